@@ -1,0 +1,132 @@
+#pragma once
+// A non-blocking TCP connection owned by one loop.
+//
+// Ownership and threads: a Connection is created, used and destroyed on its loop thread only;
+// other threads reach it by posting a task to that loop and looking it up by id in the loop's
+// TcpServer. The TcpServer owns it; after close() the object stays alive until the end of the
+// current loop pass, so pointers held during the pass remain valid (check closed()).
+//
+// Reading: bytes are read into a buffer shared by the whole loop and handed to the handler
+// without copying; only bytes the handler leaves unconsumed are copied into the connection's
+// own input buffer. So an idle connection holds no read buffer.
+//
+// Writing: send() queues bytes; the queue is written with one writev at the end of the loop
+// pass (or when the socket becomes writable again), so everything queued for one connection in
+// one pass costs one system call. Above the high-water mark send() queues nothing and reports
+// it, so a reader that stops reading cannot grow memory without bound.
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "net/event_loop.h"
+
+namespace parley::net {
+
+// Bytes encoded once and queued on any number of connections of one loop or several.
+using SharedBytes = std::shared_ptr<const std::string>;
+
+class Connection;
+
+// The protocol spoken on a connection (HTTP, then perhaps WebSocket). Loop thread only.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // Receives bytes read from the socket, preceded by any bytes left unconsumed by earlier
+  // calls. Returns how many bytes from the front were consumed; the rest are kept and offered
+  // again with the next bytes. `data` is writable so protocols can transform it in place
+  // (WebSocket unmasking). It stays valid only during the call.
+  virtual size_t on_data(Connection& conn, char* data, size_t len) = 0;
+  // Called once when the connection closes, from either side, before it is destroyed.
+  virtual void on_closed(Connection& conn) = 0;
+};
+
+enum class SendStatus {
+  kQueued,         // accepted; it will be written
+  kOverHighWater,  // rejected: the output queue is above the high-water mark
+  kClosed,         // rejected: the connection is closed or closing
+};
+
+class Connection final : public IoHandler {
+ public:
+  Connection(EventLoop& loop, int fd, uint64_t id, const sockaddr_storage& peer);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void set_handler(std::unique_ptr<ConnectionHandler> handler);
+  ConnectionHandler* handler() const { return handler_.get(); }
+
+  [[nodiscard]] SendStatus send(std::string bytes);
+  [[nodiscard]] SendStatus send(SharedBytes bytes);
+
+  // Stops delivering input, writes everything queued, half-closes, and closes when the peer
+  // closes its side or after `linger_ms`, whichever comes first.
+  void close_after_flush(int64_t linger_ms = 5000);
+  // Closes after `delay_ms` unless it is closed earlier; reading and writing go on meanwhile.
+  void close_later(int64_t delay_ms, std::string_view reason);
+  // Closes at once; queued output is dropped. `reason` is logged at debug level.
+  void close(std::string_view reason);
+
+  // Stops reading from the socket, for a handler that waits for an asynchronous answer before
+  // it can take more input (one HTTP request at a time). Bytes already buffered stay buffered.
+  void pause_reading();
+  // Reads again, and offers any buffered input to the handler at the end of the pass.
+  void resume_reading();
+
+  void set_high_water_mark(size_t bytes) { high_water_mark_ = bytes; }
+  size_t queued_bytes() const { return queued_bytes_; }
+  bool closed() const { return state_ == State::kClosed; }
+  bool closing() const { return state_ != State::kOpen; }
+  uint64_t id() const { return id_; }
+  int fd() const { return fd_; }
+  EventLoop& loop() const { return loop_; }
+  const std::string& peer_address() const { return peer_; }
+  // Monotonic ms of the last byte received; used by idle sweeps.
+  int64_t last_read_ms() const { return last_read_ms_; }
+
+  // Called by TcpServer when the connection is registered. Loop thread only.
+  void start(class TcpServer* server);
+  void on_io(uint32_t events) override;
+
+ private:
+  enum class State { kOpen, kDraining, kClosed };
+  struct Chunk {
+    SharedBytes bytes;
+    size_t offset = 0;
+  };
+
+  void handle_readable();
+  void deliver(char* data, size_t len);
+  void schedule_flush();
+  void flush();
+  void update_interest();
+  void redeliver_buffered();
+  SendStatus enqueue(SharedBytes bytes);
+
+  EventLoop& loop_;
+  int fd_;
+  uint64_t id_;
+  std::string peer_;
+  TcpServer* server_ = nullptr;
+  std::unique_ptr<ConnectionHandler> handler_;
+  State state_ = State::kOpen;
+
+  std::string input_;  // unconsumed bytes only; empty (and released) while idle
+  std::deque<Chunk> output_;
+  size_t queued_bytes_ = 0;
+  size_t high_water_mark_ = 64u << 20;
+  bool flush_scheduled_ = false;
+  bool want_write_ = false;  // EPOLLOUT registered
+  bool write_shut_ = false;  // shutdown(SHUT_WR) done while draining
+  bool reading_paused_ = false;
+  uint32_t registered_events_ = 0;
+  int64_t last_read_ms_ = 0;
+  TimerId linger_timer_ = 0;
+};
+
+}  // namespace parley::net

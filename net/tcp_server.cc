@@ -1,0 +1,218 @@
+#include "net/tcp_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "net/log.h"
+
+namespace parley::net {
+
+namespace {
+constexpr int kAcceptsPerEvent = 64;
+constexpr int64_t kEmfilePauseMs = 100;
+}  // namespace
+
+bool parse_listen_address(const std::string& text, ListenAddress& out, std::string& error) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    error = "expected HOST:PORT, got '" + text + "'";
+    return false;
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") {
+    host = "127.0.0.1";
+  }
+  in6_addr probe{};
+  if (inet_pton(AF_INET, host.c_str(), &probe) != 1 &&
+      inet_pton(AF_INET6, host.c_str(), &probe) != 1) {
+    error = "invalid IP address '" + host + "' (expected an IPv4 or IPv6 literal)";
+    return false;
+  }
+  std::string port_text = text.substr(colon + 1);
+  unsigned long port = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9' || port > 65535) {
+      error = "invalid port '" + port_text + "' (expected 0-65535)";
+      return false;
+    }
+    port = port * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (port > 65535) {
+    error = "invalid port '" + port_text + "' (expected 0-65535)";
+    return false;
+  }
+  out.host = host;
+  out.port = static_cast<uint16_t>(port);
+  return true;
+}
+
+TcpServer::TcpServer(EventLoop& loop, AcceptCallback on_accept)
+    : loop_(loop),
+      on_accept_(std::move(on_accept)),
+      // Ids carry the loop index in the top bits so they are unique across loops.
+      next_id_((static_cast<uint64_t>(loop.index()) << 48) + 1) {}
+
+TcpServer::~TcpServer() {
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+  }
+}
+
+void TcpServer::listen(const ListenAddress& address) {
+  loop_.assert_in_loop_thread();
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  int family = AF_INET;
+  if (inet_pton(AF_INET, address.host.c_str(),
+                &reinterpret_cast<sockaddr_in*>(&storage)->sin_addr) == 1) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(address.port);
+    length = sizeof(sockaddr_in);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    if (inet_pton(AF_INET6, address.host.c_str(), &in6->sin6_addr) != 1) {
+      throw std::runtime_error("invalid listen address " + address.host);
+    }
+    family = AF_INET6;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(address.port);
+    length = sizeof(sockaddr_in6);
+  }
+  std::string where = address.host + ":" + std::to_string(address.port);
+  listen_fd_ = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) {
+    throw std::runtime_error("socket for " + where + ": " + std::strerror(errno));
+  }
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    throw std::runtime_error("SO_REUSEPORT on " + where + ": " + std::strerror(errno));
+  }
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    throw std::runtime_error("bind " + where + ": " + std::strerror(errno));
+  }
+  if (::listen(listen_fd_, SOMAXCONN) != 0) {
+    throw std::runtime_error("listen " + where + ": " + std::strerror(errno));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_length = sizeof bound;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &bound_length);
+  bound_port_ = ntohs(bound.ss_family == AF_INET
+                          ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                          : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  loop_.add(listen_fd_, EPOLLIN, this);
+}
+
+void TcpServer::shutdown() {
+  loop_.assert_in_loop_thread();
+  if (listen_fd_ >= 0) {
+    if (!paused_) {
+      loop_.remove(listen_fd_);
+    }
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  std::vector<Connection*> open;
+  for (auto& [id, conn] : connections_) {
+    open.push_back(conn.get());
+  }
+  for (Connection* conn : open) {
+    conn->close("server shutting down");
+  }
+}
+
+Connection* TcpServer::find(uint64_t id) const {
+  auto it = connections_.find(id);
+  if (it == connections_.end() || it->second->closed()) {
+    return nullptr;
+  }
+  return it->second.get();
+}
+
+void TcpServer::for_each(const std::function<void(Connection&)>& visit) {
+  std::vector<Connection*> open;
+  open.reserve(connections_.size());
+  for (auto& [id, conn] : connections_) {
+    open.push_back(conn.get());
+  }
+  for (Connection* conn : open) {
+    if (!conn->closed()) {
+      visit(*conn);
+    }
+  }
+}
+
+void TcpServer::on_io(uint32_t) { accept_ready(); }
+
+void TcpServer::accept_ready() {
+  for (int i = 0; i < kAcceptsPerEvent && listen_fd_ >= 0; ++i) {
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
+        return;
+      }
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the pending connection stays in the backlog and epoll would
+        // report it again at once. Pausing the listener avoids spinning at 100% CPU.
+        if (loop_.now_ms() - last_emfile_log_ms_ > 10000) {
+          last_emfile_log_ms_ = loop_.now_ms();
+          log(LogLevel::kWarn, "loop ", loop_.index(), ": accept failed: ", std::strerror(errno),
+              " with ", connections_.size(), " connections on this loop; pausing accepts");
+        }
+        pause_accepting(kEmfilePauseMs);
+        return;
+      }
+      log(LogLevel::kError, "loop ", loop_.index(), ": accept failed: ", std::strerror(errno));
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint64_t id = next_id_++;
+    auto conn = std::make_unique<Connection>(loop_, fd, id, peer);
+    Connection& ref = *conn;
+    connections_.emplace(id, std::move(conn));
+    ref.start(this);
+    on_accept_(ref);
+  }
+}
+
+void TcpServer::pause_accepting(int64_t ms) {
+  if (paused_ || listen_fd_ < 0) {
+    return;
+  }
+  paused_ = true;
+  loop_.remove(listen_fd_);
+  loop_.run_after(ms, [this] {
+    paused_ = false;
+    if (listen_fd_ >= 0) {
+      loop_.add(listen_fd_, EPOLLIN, this);
+    }
+  });
+}
+
+void TcpServer::retire(Connection& conn) {
+  auto it = connections_.find(conn.id());
+  if (it == connections_.end()) {
+    return;
+  }
+  retired_.push_back(std::move(it->second));
+  connections_.erase(it);
+  if (retired_.size() == 1) {
+    loop_.at_end_of_pass([this] { retired_.clear(); });
+  }
+}
+
+}  // namespace parley::net

@@ -1,0 +1,71 @@
+#pragma once
+// A WebSocket connection after a successful handshake: frames in, messages out, and the
+// protocol's own duties (answering pings, the closing handshake of RFC 6455 §7) done here so
+// the application sees only messages.
+//
+// Ownership and threads: a Session belongs to the ConnectionHandler of one connection and is
+// used only on that connection's loop thread. It does not own the connection.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/connection.h"
+#include "ws/message_reader.h"
+
+namespace parley::ws {
+
+class Session;
+
+// What the application does with messages. Loop thread only.
+class SessionHandler {
+ public:
+  virtual ~SessionHandler() = default;
+  virtual void on_text(Session& session, std::string_view text) = 0;
+  virtual void on_binary(Session& session, std::string_view data) = 0;
+};
+
+struct SessionOptions {
+  ReaderLimits limits;
+  // How long to wait for the peer's Close after sending ours before dropping TCP (§7.1.1).
+  int64_t close_timeout_ms = 3000;
+  // The output queue above which sends are rejected and the connection is failed; a reader
+  // this far behind catches up with sync after reconnecting instead of costing memory.
+  size_t high_water_mark = 4u << 20;
+};
+
+class Session {
+ public:
+  Session(net::Connection& conn, SessionHandler& handler, SessionOptions options = {});
+
+  // Feeds received bytes; returns how many were consumed (see ConnectionHandler::on_data).
+  size_t on_data(char* data, size_t len);
+
+  // Sends one unfragmented message. Sending fails (and the connection is closed with 1008 when
+  // the reason is the high-water mark) if the peer does not read fast enough.
+  net::SendStatus send_text(std::string_view text);
+  net::SendStatus send_binary(std::string_view data);
+  // Sends a frame encoded once for many sessions (see encode_frame()).
+  net::SendStatus send_frame(const net::SharedBytes& frame);
+  void ping(std::string_view payload = {});
+
+  // Starts the closing handshake: sends Close(code, reason), ignores further data messages, and
+  // closes TCP when the peer's Close arrives or after close_timeout_ms.
+  void close(uint16_t code, std::string_view reason = {});
+
+  bool closing() const { return close_sent_; }
+  net::Connection& connection() const { return conn_; }
+
+ private:
+  net::SendStatus send_encoded(net::SharedBytes frame);
+  void fail(uint16_t code, std::string_view reason);
+  void on_peer_close(uint16_t code);
+
+  net::Connection& conn_;
+  SessionHandler& handler_;
+  SessionOptions options_;
+  MessageReader reader_;
+  bool close_sent_ = false;
+};
+
+}  // namespace parley::ws
