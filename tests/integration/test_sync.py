@@ -1,0 +1,135 @@
+"""Sync (cmd 30) of missed messages, per conversation and by time, also across a restart."""
+
+import asyncio
+
+from harness import NOTICE_CMDS, ServerTestCase, conv_with
+
+
+class SyncMixin:
+    async def sync(self, session, request, timeout=5.0):
+        """Send a cmd 30 request and return the message frames before the closing cmd 31."""
+        await session.send({"cmd": 30, **request})
+        messages = []
+        while True:
+            frame = await session.recv_until(lambda f: f.get("cmd") not in NOTICE_CMDS, timeout)
+            if frame["cmd"] == 31:
+                return messages
+            self.assertIn(frame["cmd"], (10, 11), f"sync {request!r} sent {frame!r} before cmd 31")
+            messages.append(frame)
+
+    async def send_offline_messages(self, sender_token, recipient, count, prefix="missed"):
+        """Send `count` 1:1 messages to `recipient` and return their acks."""
+        session = await self.connect(sender_token)
+        acks = []
+        for number in range(1, count + 1):
+            ack = await session.send_message(10, recipient["id"], f"{prefix} {number}")
+            self.assertEqual(ack["cmd"], 20, f"message {number} got {ack!r}")
+            acks.append(ack)
+        await session.close()
+        return acks
+
+
+class SyncTests(SyncMixin, ServerTestCase):
+    async def test_conversation_from_start(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        acks = await self.send_offline_messages(alice_token, bob, 3)
+
+        bob_session = await self.connect(bob_token)
+        messages = await self.sync(bob_session, {"conv": conv_with(alice), "after": 0})
+        self.assertEqual([m["seq"] for m in messages], [1, 2, 3], "sync after 0 did not return seqs 1..3 in order")
+        self.assertEqual([m["id"] for m in messages], [a["id"] for a in acks], "synced ids differ from the acks")
+        self.assertEqual([m["content"] for m in messages], ["missed 1", "missed 2", "missed 3"],
+                         "synced content differs")
+        self.assertTrue(all(m["cmd"] == 10 for m in messages), "synced 1:1 messages are not cmd 10")
+        self.assertTrue(all(m.get("userid") == alice["id"] for m in messages), "synced messages name another sender")
+        self.assertTrue(all(m.get("conv") == conv_with(alice) for m in messages),
+                        "synced messages are not keyed from the reader's side")
+
+    async def test_conversation_after_seq(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        acks = await self.send_offline_messages(alice_token, bob, 3)
+        bob_session = await self.connect(bob_token)
+        messages = await self.sync(bob_session, {"conv": conv_with(alice), "after": 2})
+        self.assertEqual([m["id"] for m in messages], [acks[2]["id"]], "sync after 2 did not return only seq 3")
+
+    async def test_conversation_up_to_date(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        await self.send_offline_messages(alice_token, bob, 2)
+        bob_session = await self.connect(bob_token)
+        messages = await self.sync(bob_session, {"conv": conv_with(alice), "after": 2})
+        self.assertEqual(messages, [], "sync after the last seq returned messages")
+
+    async def test_sender_side_sync(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        acks = await self.send_offline_messages(alice_token, bob, 2)
+        alice_session = await self.connect(alice_token)
+        messages = await self.sync(alice_session, {"conv": conv_with(bob), "after": 0})
+        self.assertEqual([m["id"] for m in messages], [a["id"] for a in acks],
+                         "the sender's own sync misses its sent messages")
+        self.assertTrue(all(m.get("conv") == conv_with(bob) for m in messages),
+                        "the sender's sync is not keyed u:RECIPIENT")
+
+    async def test_all_conversations_after_ts(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        group = self.server.create_group(alice_token, "sync group", members=[bob["id"]])
+        alice_session = await self.connect(alice_token)
+
+        first = await alice_session.send_message(10, bob["id"], "before the mark")
+        await asyncio.sleep(0.05)
+        second = await alice_session.send_message(10, bob["id"], "direct after the mark")
+        await asyncio.sleep(0.05)
+        third = await alice_session.send_message(11, group["id"], "group after the mark")
+        for ack in (first, second, third):
+            self.assertEqual(ack["cmd"], 20, f"setup message got {ack!r}")
+        self.assertLess(first["ts"], second["ts"], "messages 50 ms apart share a ts")
+
+        bob_session = await self.connect(bob_token)
+        messages = await self.sync(bob_session, {"after_ts": first["ts"]})
+        self.assertEqual([m["id"] for m in messages], [second["id"], third["id"]],
+                         "sync by ts did not return exactly the later 1:1 and group messages, oldest first")
+        self.assertEqual(messages[0]["cmd"], 10, "the 1:1 message was not synced as cmd 10")
+        self.assertEqual(messages[0]["conv"], conv_with(alice), "the synced 1:1 message is not keyed u:SENDER")
+        self.assertEqual(messages[1]["cmd"], 11, "the group message was not synced as cmd 11")
+        self.assertEqual(messages[1]["conv"], f"g:{group['id']}", "the synced group message is not keyed g:ID")
+
+        messages = await self.sync(bob_session, {"after_ts": 0})
+        self.assertEqual([m["id"] for m in messages], [first["id"], second["id"], third["id"]],
+                         "sync from ts 0 did not return every message oldest first")
+
+    async def test_group_sync_needs_membership(self):
+        (alice, alice_token), (bob, _) = self.friends_pair()
+        group = self.server.create_group(alice_token, "closed", members=[bob["id"]])
+        alice_session = await self.connect(alice_token)
+        ack = await alice_session.send_message(11, group["id"], "members only")
+        self.assertEqual(ack["cmd"], 20, f"setup message got {ack!r}")
+
+        _, outsider_token = self.server.register_and_login("outsider")
+        outsider = await self.connect(outsider_token)
+        await outsider.send({"cmd": 30, "conv": f"g:{group['id']}", "after": 0})
+        frame = await outsider.recv_until(lambda f: f.get("cmd") not in NOTICE_CMDS)
+        self.assertIn(frame["cmd"], (21, 31), f"an outsider's group sync got {frame!r}")
+        if frame["cmd"] == 21:
+            self.assertEqual(frame.get("code"), "forbidden", "an outsider's group sync error is not 'forbidden'")
+
+
+class RestartTests(SyncMixin, ServerTestCase):
+    async def test_restart_keeps_messages(self):
+        (alice, alice_token), (bob, _) = self.friends_pair()
+        acks = await self.send_offline_messages(alice_token, bob, 3)
+
+        self.server.restart()
+
+        _, alice_token = self.server.login(alice["username"])
+        _, bob_token = self.server.login(bob["username"])
+        bob_session = await self.connect(bob_token)
+        messages = await self.sync(bob_session, {"conv": conv_with(alice), "after": 0})
+        self.assertEqual([m["id"] for m in messages], [a["id"] for a in acks], "ids changed across a restart")
+        self.assertEqual([m["seq"] for m in messages], [1, 2, 3], "seqs changed across a restart")
+        self.assertEqual([m["content"] for m in messages], ["missed 1", "missed 2", "missed 3"],
+                         "content changed across a restart")
+
+        alice_session = await self.connect(alice_token)
+        ack = await alice_session.send_message(10, bob["id"], "after the restart")
+        self.assertEqual(ack["cmd"], 20, f"a message after the restart got {ack!r}")
+        self.assertEqual(ack["seq"], 4, "the sequence restarted instead of continuing after seq 3")
+        self.assertNotIn(ack["id"], [a["id"] for a in acks], "a message id was reused after the restart")
