@@ -10,8 +10,8 @@
 namespace parley::net {
 
 struct HttpLimits {
-  size_t max_header_bytes = 16 * 1024;         // request line plus all headers
-  size_t max_body_bytes = 11 * 1024 * 1024;    // Content-Length above this is rejected with 413
+  size_t max_header_bytes = 16 * 1024;       // request line plus all headers
+  size_t max_body_bytes = 11 * 1024 * 1024;  // Content-Length above this is rejected with 413
 };
 
 enum class ParseStatus {
@@ -26,9 +26,23 @@ struct ParseResult {
   int error_status = 0;  // 400, 413, 431, 501, 505 with kError
 };
 
-// Parses one request from the start of `input`. Chunked request bodies are rejected with 501
-// (Transfer-Encoding), since no client of ours sends them. Returns kNeedMore until the header
-// block and the whole Content-Length body are present.
+// Parses one request from the start of `input` and writes it to `request`, which is left
+// untouched unless the result is kComplete. Returns kNeedMore until the header block and the
+// whole Content-Length body are present; with pipelined requests `consumed` covers only the
+// first one. Each call parses the input again from its start, so a caller that appends a few
+// bytes at a time pays for rescanning the header block, at most max_header_bytes per call.
+//
+// The parser follows RFC 9112 strictly and rejects requests with:
+// - 400 for a malformed request line or header line, a line ending in a bare LF (CRLF is
+//   required), obs-fold, whitespace before a header colon, a request target that is not in
+//   origin-form ("/path?query") or whose path has an invalid escape or "%00", an invalid or
+//   conflicting Content-Length, and a missing (HTTP/1.1) or repeated Host header;
+// - 413 when Content-Length exceeds max_body_bytes, before the body arrives;
+// - 431 when the header block exceeds max_header_bytes, even while it is still incomplete;
+// - 501 for any Transfer-Encoding, since no client of ours sends chunked request bodies;
+// - 505 for versions other than HTTP/1.0 and HTTP/1.1.
+// Line-level errors are reported as soon as the offending line is complete. Empty lines before
+// the request line are skipped (RFC 9112 section 2.2) and count toward `consumed`.
 ParseResult parse_http_request(std::string_view input, const HttpLimits& limits,
                                HttpRequest& request);
 
