@@ -67,25 +67,23 @@ class MpscQueue {
   }
 
  private:
-  struct NodeBase {
-    std::atomic<NodeBase*> next{nullptr};
-  };
-  struct Node : NodeBase {
+  struct Node {
+    Node() = default;
     explicit Node(T v) : value(std::move(v)) {}
-    T value;
+    std::atomic<Node*> next{nullptr};
+    std::optional<T> value;  // empty only in the stub
   };
 
-  static std::optional<T> take(NodeBase* base) {
-    Node* node = static_cast<Node*>(base);
+  static std::optional<T> take(Node* node) {
     std::optional<T> value(std::move(node->value));
     delete node;
     return value;
   }
 
   // The stub has no value; it keeps the list non-empty so producers never see a null head.
-  std::atomic<NodeBase*> head_;  // producers' end
-  NodeBase* tail_;               // consumer's end
-  NodeBase stub_;
+  std::atomic<Node*> head_;  // producers' end
+  Node* tail_;               // consumer's end
+  Node stub_;
 };
 
 }  // namespace parley::net

@@ -11,7 +11,8 @@ namespace parley::store::detail {
 namespace {
 
 // How long a connection waits for another connection's write lock before failing with
-// SQLITE_BUSY. Writes are short batches, so a wait this long means something is stuck.
+// SQLITE_BUSY. NOTE: 5 s is a judgment, not a measurement: each write transaction of the store
+// is one short batch, so a longer wait points to a stuck writer.
 constexpr int kBusyTimeoutMs = 5000;
 
 std::string describe_error(sqlite3* db, const char* operation, int result_code) {
@@ -50,7 +51,8 @@ Connection::~Connection() {
   for (auto& [sql, cached] : cache_) {
     sqlite3_finalize(cached.stmt);
   }
-  // close_v2 cannot fail with SQLITE_BUSY: it defers the close until all statements are gone.
+  // Unlike sqlite3_close, sqlite3_close_v2 does not fail with SQLITE_BUSY while statements
+  // remain. It defers the close until they are finalized.
   sqlite3_close_v2(db_);
 }
 
@@ -87,7 +89,7 @@ Statement Connection::statement(std::string_view sql, const char* operation) {
     if (rc != SQLITE_OK) {
       fail(operation, rc);
     }
-    found = cache_.emplace(std::string_view(sqlite3_sql(stmt)), CachedStatement{stmt}).first;
+    found = cache_.emplace(std::string(sql), CachedStatement{stmt}).first;
   }
   if (found->second.borrowed) {
     throw StoreError(std::string(operation) +

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,8 +66,13 @@ class Connection {
 
   std::string path_;
   sqlite3* db_ = nullptr;
-  // Keyed by the statement's own SQL text (sqlite3_sql), which lives as long as the statement.
-  std::unordered_map<std::string_view, CachedStatement> cache_;
+  // Hashes std::string keys and std::string_view lookups alike, so a lookup copies nothing.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+
+  std::unordered_map<std::string, CachedStatement, SqlHash, std::equal_to<>> cache_;
 };
 
 // A cached statement borrowed for one use. Binding indexes start at 1 and column indexes at 0,

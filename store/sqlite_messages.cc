@@ -21,8 +21,8 @@ using detail::Transaction;
 // The conversations of user ?1 as rows (kind, a, b): direct chats with at least one message,
 // and the groups the user is a member of now (with or without messages).
 //
-// Direct chats are found with a loose index scan. Each step of a recursive CTE asks for the
-// smallest peer above the previous one, which SQLite answers with one seek into an index
+// Direct chats are found with a loose index scan. Each step of a recursive CTE selects the
+// smallest peer above the previous one, which SQLite finds with one seek into an index
 // (messages_by_conv_ts for chats where the user is conv_a, messages_by_conv_b where the user is
 // conv_b). Listing the chats so costs one seek per chat instead of reading every message of the
 // user, as SELECT DISTINCT would. A chat with oneself (a == b) is found by both scans and kept
@@ -103,7 +103,7 @@ InsertResult SqliteStore::insert_one(const Message& message) {
   const char* operation = "insert_messages";
   if (!message.cid.empty()) {
     // The cid <> '' term lets SQLite use the partial index messages_by_sender_cid. This lookup
-    // also sees the rows inserted earlier in the same batch, because they belong to the same
+    // also finds the rows inserted earlier in the same batch, because they belong to the same
     // transaction.
     Statement duplicate =
         connection_.statement("SELECT" PARLEY_MESSAGE_COLUMNS

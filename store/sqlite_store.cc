@@ -258,8 +258,8 @@ FriendRequest SqliteStore::create_friend_request(int64_t from, int64_t to, int64
     } else if (received) {
       result = received;
     } else {
-      // A friendship without an accepted request cannot come from this class. Record one so
-      // that the caller still gets a request that tells the truth.
+      // This class never creates a friendship without an accepted request. If one exists
+      // anyway, record an accepted request so that the returned request matches the friendship.
       result = insert_request(connection_, from, to, RequestState::kAccepted, now_ms, operation);
     }
   } else if (auto reverse =
@@ -479,7 +479,7 @@ std::vector<Group> SqliteStore::groups_of(int64_t user_id) {
       "SELECT g.id, g.name, g.owner, g.open, "
       "(SELECT COUNT(*) FROM group_members c WHERE c.group_id = g.id), g.created "
       "FROM group_members m JOIN groups g ON g.id = m.group_id "
-      "WHERE m.user_id = ?1 ORDER BY g.id",
+      "WHERE m.user_id = ?1 ORDER BY m.group_id",
       "groups_of");
   query.bind(1, user_id);
   std::vector<Group> groups;

@@ -560,7 +560,7 @@ TEST_CASE_FIXTURE(StoreFixture, "sqlite paging before and after") {
 
 TEST_CASE_FIXTURE(StoreFixture, "sqlite messages_after_ts only the user's") {
   // Ids ascend in creation order, so a is conv_b of its chat with z and conv_a of its chat
-  // with b: both sides of the direct-chat search are covered.
+  // with b. Both sides of the direct-chat search are covered.
   const int64_t z = add_user("z");
   const int64_t a = add_user("a");
   const int64_t b = add_user("b");
@@ -633,7 +633,7 @@ TEST_CASE_FIXTURE(StoreFixture, "sqlite conversations and unread counts") {
   REQUIRE(list.size() == 3);  // the silent group has no message and is left out
   CHECK(list[0].conv == g);
   CHECK(list[0].last.content == "a2");
-  CHECK(list[0].unread == 1);  // c1; a2 is a's own message
+  CHECK(list[0].unread == 1);  // c1 counts, but a2 is a's own message
   CHECK(list[1].conv == ab);
   CHECK(list[1].last.content == "b2");
   CHECK(list[1].last.seq == 3);
@@ -808,7 +808,7 @@ TEST_CASE_FIXTURE(StoreFixture, "sqlite commit survives kill -9") {
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    // The child must not return into doctest: it inserts, then dies without any cleanup.
+    // The child inserts, then dies by SIGKILL without any cleanup. It never returns into doctest.
     try {
       SqliteStore store(path_);
       store.insert_messages({make_message(conv, a, b, "k1", "durable")});
