@@ -1,0 +1,66 @@
+#pragma once
+// One user's chat WebSocket: parses commands (JSON text frames) and answers them.
+//
+// Ownership and threads: owned by the ClientHandler of its connection and used only on that
+// connection's loop. While open it is registered in the loop's session table, which is how
+// deliveries find it.
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/connection.h"
+#include "store/types.h"
+#include "ws/session.h"
+
+namespace parley::im {
+
+class ClientHandler;
+struct LoopContext;
+
+class ChatSession final : public ws::SessionHandler {
+ public:
+  ChatSession(ClientHandler& owner, store::User user, std::string token_hash);
+  ~ChatSession() override;
+
+  // Registers the session and sends the welcome frame.
+  void start();
+  size_t on_data(char* data, size_t len) { return ws_.on_data(data, len); }
+  // The connection closed: unregister.
+  void on_closed();
+  // Pings a quiet client, and closes one silent for longer than `idle_ms`.
+  void on_idle_check(int64_t silent_ms, int64_t idle_ms);
+
+  void on_text(ws::Session& session, std::string_view text) override;
+  void on_binary(ws::Session& session, std::string_view data) override;
+
+  void send_text(std::string_view json);
+  void send_frame(const net::SharedBytes& frame);
+  void close(uint16_t code, std::string_view reason);
+
+  int64_t user_id() const { return user_.id; }
+  const std::string& token_hash() const { return token_hash_; }
+  uint64_t conn_id() const { return conn_id_; }
+
+ private:
+  void handle_message(const rapidjson::Document& doc, int cmd);
+  void handle_sync(const rapidjson::Document& doc);
+  void handle_read(const rapidjson::Document& doc);
+  void handle_typing(const rapidjson::Document& doc);
+  void handle_recall(const rapidjson::Document& doc);
+  void send_error(std::string_view cid, std::string_view code, std::string_view message);
+  void unregister();
+
+  ClientHandler& owner_;
+  LoopContext& ctx_;
+  store::User user_;
+  std::string token_hash_;
+  uint64_t conn_id_;
+  ws::Session ws_;
+  bool registered_ = false;
+  bool pinged_ = false;
+};
+
+}  // namespace parley::im

@@ -1,0 +1,258 @@
+#include "im/client_handler.h"
+
+#include "im/api.h"
+#include "im/chat_session.h"
+#include "im/credentials.h"
+#include "im/json.h"
+#include "im/media.h"
+#include "net/log.h"
+#include "ws/handshake.h"
+
+namespace parley::im {
+
+namespace {
+// An HTTP connection that sends nothing for this long is closed; this also bounds a request
+// or handshake that trickles in byte by byte.
+constexpr int64_t kHttpIdleMs = 30000;
+
+std::string bearer_token(const net::HttpRequest& request) {
+  auto header = request.header("authorization");
+  if (!header) {
+    return {};
+  }
+  std::string_view value = *header;
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (value.size() <= kPrefix.size() || value.substr(0, kPrefix.size()) != kPrefix) {
+    return {};
+  }
+  return std::string(value.substr(kPrefix.size()));
+}
+}  // namespace
+
+net::HttpResponse json_response(int status, std::string body) {
+  net::HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("Content-Type", "application/json");
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.body = std::move(body);
+  return response;
+}
+
+net::HttpResponse error_response(int status, std::string_view code, std::string_view message) {
+  return json_response(status, error_body(code, message));
+}
+
+void respond(Server& server, int loop_index, uint64_t conn_id, net::HttpResponse response) {
+  LoopContext* ctx = &server.context(loop_index);
+  ctx->loop.post([ctx, conn_id, response = std::move(response)] {
+    net::Connection* conn = ctx->tcp->find(conn_id);
+    if (conn == nullptr) {
+      return;  // the client went away while the store worked
+    }
+    static_cast<ClientHandler*>(conn->handler())->finish_request(response);
+  });
+}
+
+void on_accept(LoopContext& ctx, net::Connection& conn) {
+  ctx.server.metrics().connections_open.fetch_add(1, std::memory_order_relaxed);
+  ctx.server.metrics().connections_total.fetch_add(1, std::memory_order_relaxed);
+  conn.set_handler(std::make_unique<ClientHandler>(ctx, conn));
+}
+
+void start_sweeps(LoopContext& ctx) {
+  int64_t idle_ms = ctx.server.config().idle_timeout_ms;
+  int64_t interval = std::max<int64_t>(250, std::min(idle_ms, kHttpIdleMs) / 4);
+  LoopContext* raw = &ctx;
+  // One timer per loop visits every connection, so an idle connection owns no timer object.
+  ctx.sweep_timer = ctx.loop.run_every(interval, [raw, idle_ms] {
+    int64_t now = raw->loop.now_ms();
+    raw->tcp->for_each([&](net::Connection& conn) {
+      auto* handler = static_cast<ClientHandler*>(conn.handler());
+      int64_t silent = now - conn.last_read_ms();
+      if (handler->chat() != nullptr) {
+        handler->chat()->on_idle_check(silent, idle_ms);
+      } else if (silent > kHttpIdleMs) {
+        conn.close("HTTP connection idle");
+      }
+    });
+  });
+}
+
+ClientHandler::ClientHandler(LoopContext& ctx, net::Connection& conn) : ctx_(ctx), conn_(conn) {
+  limits_.max_body_bytes = ctx.server.config().max_upload_bytes + 64 * 1024;
+}
+
+ClientHandler::~ClientHandler() = default;
+
+size_t ClientHandler::on_data(net::Connection&, char* data, size_t len) {
+  if (chat_) {
+    return chat_->on_data(data, len);
+  }
+  return on_http_data(data, len);
+}
+
+void ClientHandler::on_closed(net::Connection&) {
+  ctx_.server.metrics().connections_open.fetch_sub(1, std::memory_order_relaxed);
+  if (chat_) {
+    chat_->on_closed();
+  }
+}
+
+size_t ClientHandler::on_http_data(char* data, size_t len) {
+  size_t consumed = 0;
+  while (!request_in_flight_ && !chat_ && !conn_.closing()) {
+    net::HttpRequest request;
+    net::ParseResult result =
+        net::parse_http_request(std::string_view(data + consumed, len - consumed), limits_,
+                                request);
+    if (result.status == net::ParseStatus::kNeedMore) {
+      break;
+    }
+    if (result.status == net::ParseStatus::kError) {
+      keep_alive_ = false;
+      request_in_flight_ = true;
+      finish_request(error_response(result.error_status, "invalid_argument",
+                                    "malformed or oversized HTTP request"));
+      return len;
+    }
+    consumed += result.consumed;
+    ctx_.server.metrics().http_requests.fetch_add(1, std::memory_order_relaxed);
+    keep_alive_ = request.keep_alive();
+    request_in_flight_ = true;
+    dispatch(std::move(request));
+  }
+  if (request_in_flight_ && !conn_.closing()) {
+    // One request at a time keeps responses in order; the next one waits in the buffer.
+    conn_.pause_reading();
+  }
+  return consumed;
+}
+
+void ClientHandler::finish_request(const net::HttpResponse& response) {
+  if (!request_in_flight_) {
+    return;
+  }
+  request_in_flight_ = false;
+  (void)conn_.send(response.serialize(keep_alive_));
+  if (!keep_alive_) {
+    conn_.close_after_flush();
+    return;
+  }
+  conn_.resume_reading();
+}
+
+void ClientHandler::dispatch(net::HttpRequest&& request) {
+  const std::string& path = request.path;
+  if (path == "/chat") {
+    handle_upgrade(std::move(request));
+    return;
+  }
+  if (path.starts_with("/api/")) {
+    handle_api(*this, std::move(request));
+    return;
+  }
+  if (path.starts_with("/media/")) {
+    serve_media(*this, std::move(request));
+    return;
+  }
+  if (request.method != "GET") {
+    finish_request(error_response(405, "invalid_argument", "method not allowed on this path"));
+    return;
+  }
+  if (path == "/healthz") {
+    finish_request(json_response(200, "{\"status\":\"ok\"}"));
+    return;
+  }
+  if (path == "/metrics") {
+    net::HttpResponse response;
+    response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
+    response.body = ctx_.server.metrics().render();
+    finish_request(response);
+    return;
+  }
+  const WebFile* file = ctx_.server.web_files().find(path);
+  if (file == nullptr) {
+    finish_request(error_response(404, "not_found", "no such page"));
+    return;
+  }
+  net::HttpResponse response;
+  response.headers.emplace_back("Content-Type", file->content_type);
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  response.body = *file->body;
+  finish_request(response);
+}
+
+void ClientHandler::handle_upgrade(net::HttpRequest&& request) {
+  keep_alive_ = false;  // a failed handshake closes the connection
+  ws::HandshakeCheck check = ws::check_upgrade_request(request);
+  if (check.status != 101) {
+    net::HttpResponse response;
+    response.status = check.status;
+    response.headers.emplace_back("Content-Type", "text/plain");
+    if (check.status == 426) {
+      response.headers.emplace_back("Sec-WebSocket-Version", "13");
+    }
+    response.body = check.error + "\n";
+    finish_request(response);
+    return;
+  }
+  std::string token = bearer_token(request);
+  if (token.empty()) {
+    token = request.query_param("token").value_or("");
+  }
+  if (token.empty()) {
+    finish_request(error_response(401, "unauthenticated", "missing token"));
+    return;
+  }
+  int64_t claimed_id = 0;
+  if (auto id = request.query_param("id")) {
+    claimed_id = std::atoll(id->c_str());
+    if (claimed_id <= 0) {
+      finish_request(error_response(400, "invalid_argument", "id must be a positive integer"));
+      return;
+    }
+  }
+  Server* server = &ctx_.server;
+  int loop_index = ctx_.loop.index();
+  uint64_t conn_id = conn_.id();
+  std::string hash = token_hash(token);
+  std::string accept = check.accept_key;
+  server->store().read([=](store::Store& store) {
+    std::optional<store::User> user;
+    try {
+      if (auto user_id = store.find_token(hash)) {
+        user = store.get_user(*user_id);
+      }
+    } catch (const store::StoreError& e) {
+      net::log(net::LogLevel::kError, "conn ", conn_id, ": token lookup failed: ", e.what());
+      respond(*server, loop_index, conn_id,
+              error_response(503, "unavailable", "the store is unavailable; retry later"));
+      return;
+    }
+    if (!user || (claimed_id != 0 && claimed_id != user->id)) {
+      respond(*server, loop_index, conn_id,
+              error_response(401, "unauthenticated", "invalid or expired token"));
+      return;
+    }
+    LoopContext* ctx = &server->context(loop_index);
+    ctx->loop.post([ctx, conn_id, user = *user, hash, accept] {
+      if (net::Connection* conn = ctx->tcp->find(conn_id)) {
+        static_cast<ClientHandler*>(conn->handler())->upgrade(user, hash, accept);
+      }
+    });
+  });
+}
+
+void ClientHandler::upgrade(const store::User& user, const std::string& hash,
+                            const std::string& accept_key) {
+  request_in_flight_ = false;
+  keep_alive_ = true;
+  (void)conn_.send(ws::build_accept_response(accept_key));
+  chat_ = std::make_unique<ChatSession>(*this, user, hash);
+  chat_->start();
+  // Frames the client pipelined right behind its handshake are waiting in the input buffer.
+  conn_.resume_reading();
+}
+
+}  // namespace parley::im

@@ -1,0 +1,35 @@
+#pragma once
+// Settings of one parleyd process, filled from the command line.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "net/tcp_server.h"
+
+namespace parley::im {
+
+struct ServerConfig {
+  net::ListenAddress listen;                 // --listen HOST:PORT
+  int threads = 0;                           // --threads; 0 means one per core
+  int store_threads = 4;                     // --store-threads: reader/worker threads
+  std::string db_url = "sqlite:./data/parley.db";  // --db
+  std::string media_dir = "./data/media";   // --media-dir
+  std::string web_dir = "./web";            // --web-dir
+  size_t max_upload_bytes = 10u << 20;      // --max-upload, bytes
+  size_t max_ws_message_bytes = 64u << 10;  // --max-message, bytes of one WebSocket message
+  int64_t idle_timeout_ms = 60000;          // --idle-timeout (seconds on the command line)
+  size_t max_group_members = 5000;          // --max-group-members
+};
+
+// Limits of the protocol itself, in UTF-8 bytes.
+constexpr size_t kMaxContentBytes = 16 * 1024;
+constexpr size_t kMaxCidBytes = 64;
+constexpr size_t kMaxUrlBytes = 1024;
+constexpr size_t kMaxMemoBytes = 1024;
+constexpr size_t kMaxGroupNameBytes = 64;
+constexpr size_t kMaxNicknameBytes = 64;
+// Messages returned by one sync (cmd 30); a client with more missed syncs again from the last.
+constexpr int kSyncLimit = 1000;
+
+}  // namespace parley::im

@@ -1,0 +1,108 @@
+#include "im/server.h"
+
+#include <xxhash.h>
+
+#include <future>
+#include <stdexcept>
+
+#include "im/client_handler.h"
+#include "net/log.h"
+
+namespace parley::im {
+
+size_t ConvKeyHash::operator()(const store::ConvKey& key) const {
+  int64_t parts[3] = {static_cast<int64_t>(key.kind), key.a, key.b};
+  return static_cast<size_t>(XXH3_64bits(parts, sizeof parts));
+}
+
+LoopContext::LoopContext(Server& owner, int index) : server(owner), loop(index) {}
+
+Server::Server(ServerConfig config) : config_(std::move(config)) {
+  if (config_.threads <= 0) {
+    unsigned cores = std::thread::hardware_concurrency();
+    config_.threads = cores == 0 ? 1 : static_cast<int>(cores);
+  }
+}
+
+Server::~Server() { stop(); }
+
+int Server::owner_of(const store::ConvKey& conv) const {
+  return static_cast<int>(ConvKeyHash{}(conv) % loops_.size());
+}
+
+int Server::owner_of_user(int64_t user_id) const {
+  return static_cast<int>(XXH3_64bits(&user_id, sizeof user_id) % loops_.size());
+}
+
+void Server::start() {
+  web_files_ = std::make_unique<WebFiles>(config_.web_dir);
+  {
+    auto schema = store::open_store(config_.db_url);
+    schema->migrate();
+  }
+  store_ = std::make_unique<StorePool>(config_.db_url, config_.store_threads);
+  store_->start();
+
+  for (int i = 0; i < config_.threads; ++i) {
+    auto ctx = std::make_unique<LoopContext>(*this, i);
+    LoopContext* raw = ctx.get();
+    ctx->tcp = std::make_unique<net::TcpServer>(
+        ctx->loop, [this, raw](net::Connection& conn) { on_accept(*raw, conn); });
+    loops_.push_back(std::move(ctx));
+  }
+  for (auto& ctx : loops_) {
+    net::EventLoop* loop = &ctx->loop;
+    threads_.emplace_back([loop] { loop->run(); });
+  }
+
+  // Bind loop 0 first: with port 0 it picks the port that every other loop then shares.
+  net::ListenAddress address = config_.listen;
+  for (auto& ctx : loops_) {
+    std::promise<std::string> bound;
+    LoopContext* raw = ctx.get();
+    ctx->loop.post([raw, &bound, address] {
+      try {
+        raw->tcp->listen(address);
+        start_sweeps(*raw);
+        bound.set_value("");
+      } catch (const std::exception& e) {
+        bound.set_value(e.what());
+      }
+    });
+    std::string error = bound.get_future().get();
+    if (!error.empty()) {
+      stop();
+      throw std::runtime_error(error);
+    }
+    address.port = ctx->tcp->bound_port();
+  }
+  bound_port_ = address.port;
+}
+
+void Server::stop() {
+  if (threads_.empty()) {
+    return;
+  }
+  for (auto& ctx : loops_) {
+    LoopContext* raw = ctx.get();
+    std::promise<void> done;
+    raw->loop.post([raw, &done] {
+      raw->tcp->shutdown();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  for (auto& ctx : loops_) {
+    ctx->loop.stop();
+  }
+  for (auto& thread : threads_) {
+    thread.join();
+  }
+  threads_.clear();
+  // Loops are gone, so store results can no longer be posted anywhere useful; the pool still
+  // finishes its queue so every acknowledged write is committed before exit.
+  store_->stop();
+  loops_.clear();
+}
+
+}  // namespace parley::im
