@@ -183,8 +183,13 @@ function showStatus(text, kind = 'error') {
 }
 
 function showError(err) {
-  console.error(err);
-  showStatus(err instanceof ApiError ? err.message : `Unexpected error: ${err.message ?? err}`);
+  if (err instanceof ApiError) {
+    console.warn(err);
+    showStatus(err.message);
+  } else {
+    console.error(err);
+    showStatus(`Unexpected error: ${err.message ?? err}`);
+  }
 }
 
 /** Wraps an event handler so that a thrown or rejected error lands in #status. */
@@ -611,14 +616,19 @@ function renderSearchResults(users) {
   $('#search-results').replaceChildren(...items);
 }
 
+/** Redraws the current search results, so their friend and request labels stay current. */
+function rerenderSearchResults() {
+  const items = [...$('#search-results').querySelectorAll('.search-result')];
+  if (items.length === 0) return;
+  const users = items.map((item) => state.users.get(Number(item.dataset.userId))).filter(Boolean);
+  renderSearchResults(users);
+}
+
 async function sendFriendRequest(user) {
   const data = await api('POST', '/api/friends/requests', { user_id: user.id });
   const becameFriends = data?.request?.state === 'accepted';
   await Promise.all([refreshRequests(), refreshFriends()]);
-  const users = [...$('#search-results').children]
-    .map((item) => state.users.get(Number(item.dataset.userId)))
-    .filter(Boolean);
-  renderSearchResults(users);
+  rerenderSearchResults();
   showStatus(becameFriends
     ? `You and ${user.username} are now friends.`
     : `Friend request sent to ${user.username}.`, 'info');
@@ -1096,8 +1106,9 @@ function handleFrame(frame) {
     case CMD.PRESENCE:
       return handlePresence(frame);
     case CMD.FRIEND_REQUEST:
-      refreshRequests().catch(showError);
-      refreshFriends().catch(showError);
+      Promise.all([refreshRequests(), refreshFriends()])
+        .then(rerenderSearchResults)
+        .catch(showError);
       return;
     case CMD.GROUP_CHANGE:
       return handleGroupChange(frame);

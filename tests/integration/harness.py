@@ -248,74 +248,77 @@ class Server:
 
 
 def raw_request(port, data, timeout=5.0):
-    """Send raw bytes to the server, read until it closes, and return everything received."""
+    """Send raw bytes on a new connection and return the raw bytes of the first response.
+
+    Reading stops after one complete response, when the server closes the
+    connection, or after `timeout` s, whichever comes first.
+    """
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
-        chunks = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        reader = ResponseReader(sock)
+        try:
+            reader.read_response()
+        except (AssertionError, OSError, ValueError, IndexError):
+            pass
+        return reader.consumed
 
 
-def read_response(sock):
-    """Read one HTTP/1.1 response from a socket and return (status, headers, body).
+class ResponseReader:
+    """Reads HTTP/1.1 responses from one socket, keeping bytes that arrive early.
 
-    The body length comes from Content-Length or chunked transfer coding. The
-    socket's own timeout bounds every read.
+    A second pipelined response that arrives in the same read as the first
+    stays buffered for the next call. The socket's own timeout bounds every read.
     """
-    buffer = b""
-    while b"\r\n\r\n" not in buffer:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed before the response headers ended: {buffer!r}")
-        buffer += chunk
-    head, rest = buffer.split(b"\r\n\r\n", 1)
-    lines = head.decode("iso-8859-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
 
-    def read_exactly(count):
-        nonlocal rest
-        while len(rest) < count:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise AssertionError("connection closed in the middle of a response body")
-            rest += chunk
-        data, rest = rest[:count], rest[count:]
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""
+        self.consumed = b""
+
+    def _fill(self, what):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before the {what} ended; received {self.consumed[:200]!r}")
+        self.buffer += chunk
+        self.consumed += chunk
+
+    def _take_until(self, separator, what):
+        while separator not in self.buffer:
+            self._fill(what)
+        data, self.buffer = self.buffer.split(separator, 1)
         return data
 
-    def read_line():
-        nonlocal rest
-        while b"\r\n" not in rest:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise AssertionError("connection closed in the middle of a chunked body")
-            rest += chunk
-        line, rest = rest.split(b"\r\n", 1)
-        return line
+    def _take(self, count, what):
+        while len(self.buffer) < count:
+            self._fill(what)
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
 
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = b""
-        while True:
-            size = int(read_line().split(b";")[0], 16)
-            if size == 0:
-                read_line()
-                break
-            body += read_exactly(size)
-            read_line()
-    else:
-        body = read_exactly(int(headers.get("content-length", "0")))
-    return status, headers, body
+    def read_response(self):
+        """Read one response and return (status, lower-cased headers, body).
+
+        The body length comes from Content-Length or chunked transfer coding.
+        """
+        head = self._take_until(b"\r\n\r\n", "response headers")
+        lines = head.decode("iso-8859-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self._take_until(b"\r\n", "chunk size").split(b";")[0], 16)
+                if size == 0:
+                    self._take_until(b"\r\n", "chunked body")
+                    break
+                body += self._take(size, "chunk")
+                self._take_until(b"\r\n", "chunk")
+        else:
+            body = self._take(int(headers.get("content-length", "0")), "response body")
+        return status, headers, body
 
 
 class Client:

@@ -5,7 +5,7 @@ import os
 import re
 import socket
 
-from harness import WEB_DIR, ServerTestCase, raw_request, read_response
+from harness import WEB_DIR, ResponseReader, ServerTestCase, raw_request
 
 # A Prometheus text-format sample line: name, optional labels, value.
 METRIC_LINE = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]*(\{[^}]*\})? [-+0-9.eEinfNa]+( -?[0-9]+)?$")
@@ -60,7 +60,8 @@ class StaticTests(ServerTestCase):
             self.assertRegex(line, METRIC_LINE, "a /metrics line is not in Prometheus text format")
 
     def test_unknown_api_not_found(self):
-        status, body, _ = self.server.api("GET", "/api/nope")
+        _, token = self.server.register_and_login("nope")
+        status, body, _ = self.server.api("GET", "/api/nope", token=token)
         self.assertEqual(status, 404, f"GET /api/nope returned {status} {body!r}")
         self.assertErrorBody(body, "not_found")
 
@@ -95,9 +96,10 @@ class StaticTests(ServerTestCase):
 
     def test_keep_alive_two_requests(self):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as sock:
+            reader = ResponseReader(sock)
             for number in (1, 2):
                 sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                status, headers, _ = read_response(sock)
+                status, headers, _ = reader.read_response()
                 self.assertEqual(status, 200, f"request {number} on a kept-alive connection returned {status}")
                 self.assertNotEqual(headers.get("connection", "").lower(), "close",
                                     f"the server closes the connection after request {number}")
@@ -105,9 +107,10 @@ class StaticTests(ServerTestCase):
     def test_pipelined_requests(self):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                         b"GET /api/nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            first, _, _ = read_response(sock)
-            second, _, _ = read_response(sock)
+                         b"GET /no-such-file-here.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            reader = ResponseReader(sock)
+            first, _, _ = reader.read_response()
+            second, _, _ = reader.read_response()
             self.assertEqual(first, 200, "the first of two pipelined requests did not return 200")
             self.assertEqual(second, 404, "the second of two pipelined requests did not return 404")
 
