@@ -68,24 +68,24 @@ void StorePool::stop() {
   }
   started_ = false;
   for (auto& reader : readers_) {
-    reader->push(Item{.stop = true});
+    reader->push(Item::stop_item());
   }
   for (auto& reader : readers_) {
     reader->thread.join();
   }
-  writer_->push(Item{.stop = true});
+  writer_->push(Item::stop_item());
   writer_->thread.join();
 }
 
-void StorePool::write(Job job) { writer_->push(Item{.job = std::move(job)}); }
+void StorePool::write(Job job) { writer_->push(Item::job_item(std::move(job))); }
 
 void StorePool::read(Job job) {
   size_t index = next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size();
-  readers_[index]->push(Item{.job = std::move(job)});
+  readers_[index]->push(Item::job_item(std::move(job)));
 }
 
 void StorePool::insert_message(store::Message message, InsertDone done) {
-  writer_->push(Item{.message = std::move(message), .done = std::move(done)});
+  writer_->push(Item::insert_item(std::move(message), std::move(done)));
 }
 
 namespace {

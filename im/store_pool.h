@@ -60,6 +60,23 @@ class StorePool {
     store::Message message;        // for an insert
     InsertDone done;               // for an insert
     bool stop = false;
+
+    static Item stop_item() {
+      Item item;
+      item.stop = true;
+      return item;
+    }
+    static Item job_item(Job job) {
+      Item item;
+      item.job = std::move(job);
+      return item;
+    }
+    static Item insert_item(store::Message message, InsertDone done) {
+      Item item;
+      item.message = std::move(message);
+      item.done = std::move(done);
+      return item;
+    }
   };
 
   class Worker {
