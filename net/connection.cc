@@ -28,13 +28,17 @@ std::string format_peer(const sockaddr_storage& peer) {
     auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
     inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
     port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+    std::string text(host);
+    text.append(":").append(std::to_string(port));
+    return text;
   }
   if (peer.ss_family == AF_INET6) {
     auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
     inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
     port = ntohs(in6->sin6_port);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
+    std::string text("[");
+    text.append(host).append("]:").append(std::to_string(port));
+    return text;
   }
   return host;
 }
