@@ -139,6 +139,10 @@ class Server:
         self.stop()
         self.start()
 
+    def kill(self):
+        """Kill the server with SIGKILL, as a crash or power loss would, and wait for it to exit."""
+        self._kill()
+
     def cleanup(self):
         """Stop the server if it still runs and remove its temporary folder."""
         try:
