@@ -171,6 +171,7 @@ void handle_api(ClientHandler& handler, net::HttpRequest&& request) {
   call->server = &handler.context().server;
   call->loop = handler.context().loop.index();
   call->conn = handler.connection().id();
+  call->peer = handler.connection().peer_address();
   call->ids = std::move(ids);
   call->request = std::move(request);
   if (found->json_body) {

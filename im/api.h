@@ -20,6 +20,7 @@ struct ApiCall {
   Server* server = nullptr;
   int loop = 0;
   uint64_t conn = 0;
+  std::string peer;  // the client's address, "host:port"
   net::HttpRequest request;
   std::vector<int64_t> ids;  // the numeric path segments matched by the route, in order
   int64_t user = 0;          // the authenticated caller, 0 for public routes

@@ -66,12 +66,24 @@ ApiResult api_login(ApiCall& call, store::Store& store) {
   if (!username || !password) {
     return bad_request("username and password are required strings");
   }
+  // Only failures cost a token, so a household behind one address can still log in, while a
+  // password guesser is stopped after a few tries. Checked before the slow hash, which it guards.
+  RateLimiter& limiter = call.server->login_limiter();
+  uint64_t address = address_key(call.peer);
+  if (!limiter.has_token(address, unix_ms())) {
+    call.server->metrics().logins_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    net::log(net::LogLevel::kWarn, "login rejected for ", call.peer,
+             ": too many failed logins from this address");
+    return error_response(429, "rate_limited",
+                          "too many failed logins from this address; retry in a minute");
+  }
   auto credentials = store.find_credentials(*username);
   // Hash even for an unknown name, so response time does not reveal which names exist.
   static const std::string kDummyHash = hash_password("parley-dummy-password");
   bool ok = verify_password(*password, credentials ? credentials->password_hash : kDummyHash) &&
             credentials.has_value();
   if (!ok) {
+    limiter.charge(address, unix_ms());
     return error_response(401, "unauthenticated", "wrong username or password");
   }
   std::string token = new_token();

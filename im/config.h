@@ -20,6 +20,15 @@ struct ServerConfig {
   size_t max_ws_message_bytes = 64u << 10;  // --max-message, bytes of one WebSocket message
   int64_t idle_timeout_ms = 60000;          // --idle-timeout (seconds on the command line)
   size_t max_group_members = 5000;          // --max-group-members
+  // --handshake-timeout: an HTTP request head, a WebSocket handshake included, must arrive in
+  // full within this many ms of its first byte.
+  int64_t handshake_timeout_ms = 10000;
+  // --message-rate: chat messages (cmd 10 and 11) per second per user, over all the user's
+  // sessions; bursts up to twice this are allowed. 0 turns the limit off.
+  double message_rate = 50;
+  // --login-failures: failed logins per minute per client address; the address is rejected
+  // with rate_limited once it has used this many without a pause. 0 turns the limit off.
+  double login_failures_per_minute = 10;
 };
 
 // Limits of the protocol itself, in UTF-8 bytes.

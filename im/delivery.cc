@@ -253,6 +253,14 @@ void update_directory(LoopContext& ctx, int64_t user, int loop, int delta) {
 }  // namespace
 
 void submit_message(Server& server, Submission submission) {
+  if (!server.message_limiter().allow(static_cast<uint64_t>(submission.message.sender),
+                                      unix_ms())) {
+    server.metrics().messages_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    send_to_session(server, submission.origin_loop, submission.origin_conn,
+                    error_frame(submission.message.cid, "rate_limited",
+                                "too many messages; retry after a short pause"));
+    return;
+  }
   LoopContext* owner = &server.context(server.owner_of(submission.message.conv));
   owner->loop.post([owner, s = std::move(submission)]() mutable {
     accept_submission(*owner, std::move(s));

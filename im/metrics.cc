@@ -35,6 +35,10 @@ std::string Metrics::render() const {
         "Message frames queued to recipient sessions.", messages_delivered);
   gauge(out, "parley_store_errors_total", "counter", "Store operations that failed.",
         store_errors);
+  gauge(out, "parley_messages_rate_limited_total", "counter",
+        "Chat messages rejected by the per-user message rate limit.", messages_rate_limited);
+  gauge(out, "parley_logins_rate_limited_total", "counter",
+        "Logins rejected by the per-address limit on failed logins.", logins_rate_limited);
   return out;
 }
 

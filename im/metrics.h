@@ -16,6 +16,8 @@ struct Metrics {
   std::atomic<int64_t> messages_stored{0};
   std::atomic<int64_t> messages_delivered{0};
   std::atomic<int64_t> store_errors{0};
+  std::atomic<int64_t> messages_rate_limited{0};
+  std::atomic<int64_t> logins_rate_limited{0};
 
   // Prometheus text exposition format.
   std::string render() const;

@@ -17,7 +17,10 @@ size_t ConvKeyHash::operator()(const store::ConvKey& key) const {
 
 LoopContext::LoopContext(Server& owner, int index) : server(owner), loop(index) {}
 
-Server::Server(ServerConfig config) : config_(std::move(config)) {
+Server::Server(ServerConfig config)
+    : config_(std::move(config)),
+      message_limiter_(config_.message_rate, 2 * config_.message_rate),
+      login_limiter_(config_.login_failures_per_minute / 60.0, config_.login_failures_per_minute) {
   if (config_.threads <= 0) {
     unsigned cores = std::thread::hardware_concurrency();
     config_.threads = cores == 0 ? 1 : static_cast<int>(cores);

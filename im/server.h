@@ -16,6 +16,7 @@
 
 #include "im/config.h"
 #include "im/metrics.h"
+#include "im/rate_limiter.h"
 #include "im/store_pool.h"
 #include "im/web_files.h"
 #include "net/event_loop.h"
@@ -85,6 +86,8 @@ class Server {
   const ServerConfig& config() const { return config_; }
   StorePool& store() { return *store_; }
   Metrics& metrics() { return metrics_; }
+  RateLimiter& message_limiter() { return message_limiter_; }
+  RateLimiter& login_limiter() { return login_limiter_; }
   const WebFiles& web_files() const { return *web_files_; }
   int loop_count() const { return static_cast<int>(loops_.size()); }
   LoopContext& context(int index) { return *loops_[static_cast<size_t>(index)]; }
@@ -99,6 +102,8 @@ class Server {
  private:
   ServerConfig config_;
   Metrics metrics_;
+  RateLimiter message_limiter_;
+  RateLimiter login_limiter_;
   std::unique_ptr<WebFiles> web_files_;
   std::unique_ptr<StorePool> store_;
   std::vector<std::unique_ptr<LoopContext>> loops_;

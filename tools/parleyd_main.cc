@@ -33,6 +33,13 @@ Options:
   --max-message BYTES      largest WebSocket message, in bytes (default 65536)
   --max-group-members N    most members one group may have (default 5000)
   --idle-timeout SECONDS   close WebSockets silent this long; pinged at half (default 60)
+  --handshake-timeout MS   close a connection whose HTTP request head (a WebSocket handshake
+                           included) is not complete this many milliseconds after its first
+                           byte (default 10000)
+  --message-rate N         chat messages per second per user, bursts of 2N; 0 = no limit
+                           (default 50)
+  --login-failures N       failed logins per minute per client address before logins from
+                           it are rejected with 429; 0 = no limit (default 10)
   --log-level LEVEL        debug, info, warn or error (default info)
   --help                   print this help and exit
 )";
@@ -95,6 +102,20 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
     } else if (flag == "--idle-timeout") {
       if (!need_positive("--idle-timeout")) return 2;
       config.idle_timeout_ms = number * 1000;
+    } else if (flag == "--handshake-timeout") {
+      if (!need_positive("--handshake-timeout")) return 2;
+      config.handshake_timeout_ms = number;
+    } else if (flag == "--message-rate" || flag == "--login-failures") {
+      if (!numeric || number < 0) {
+        std::fprintf(stderr, "parleyd: %s must be 0 or a positive integer, got '%s'\n",
+                     std::string(flag).c_str(), value.c_str());
+        return 2;
+      }
+      if (flag == "--message-rate") {
+        config.message_rate = static_cast<double>(number);
+      } else {
+        config.login_failures_per_minute = static_cast<double>(number);
+      }
     } else if (flag == "--log-level") {
       LogLevel level;
       if (!parley::net::parse_log_level(value, level)) {

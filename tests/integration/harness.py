@@ -60,7 +60,8 @@ def conv_with(user):
 class Server:
     """A parleyd process on a free port with its own database and media folder."""
 
-    def __init__(self):
+    def __init__(self, extra_args=()):
+        self.extra_args = list(extra_args)  # appended to the parleyd command line
         self.tmp = tempfile.mkdtemp(prefix="parley-it-")
         self.db_path = os.path.join(self.tmp, "parley.db")
         self.media_dir = os.path.join(self.tmp, "media")
@@ -85,6 +86,7 @@ class Server:
             "--web-dir", WEB_DIR,
             "--threads", "2",
             "--log-level", "info",
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(
             command, stdout=self._log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

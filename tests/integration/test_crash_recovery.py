@@ -100,7 +100,8 @@ def history(server, token, conv):
 
 class CrashRecoveryTests(unittest.IsolatedAsyncioTestCase):
     def setUp(self):
-        self.server = Server()
+        # The senders go as fast as acks allow, far above the default per-user message rate.
+        self.server = Server(["--message-rate", "0"])
         self.server.start()
         self.addCleanup(self.server.cleanup)
 
