@@ -3,17 +3,16 @@
 export const $ = (selector) => document.querySelector(selector);
 
 /**
- * Creates an element. Props set attributes, `dataset` entries, `className`,
- * `text` (textContent) and `on<event>` listeners, and props that are null,
- * undefined or false are skipped. String children become text nodes, so
- * nothing passed here is ever parsed as HTML.
+ * Creates an element. Props set attributes, `dataset` entries, `className`
+ * and `on<event>` listeners, and props that are null, undefined or false are
+ * skipped. String children become text nodes, so nothing passed here is ever
+ * parsed as HTML.
  */
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === 'className') node.className = value;
-    else if (key === 'text') node.textContent = value;
     else if (key === 'dataset') Object.assign(node.dataset, value);
     else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? '' : String(value));
@@ -22,13 +21,4 @@ export function el(tag, props = {}, ...children) {
     if (child !== null && child !== undefined && child !== false) node.append(child);
   }
   return node;
-}
-
-/** Formats a Unix-millisecond time as hours and minutes, with the date if it is not today. */
-export function formatTime(ts) {
-  if (!ts) return '';
-  const date = new Date(ts);
-  const sameDay = date.toDateString() === new Date().toDateString();
-  if (sameDay) return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return date.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }

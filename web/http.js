@@ -1,4 +1,6 @@
-// JSON requests to the parley HTTP API.
+// Calls to the parley HTTP API under /api/, made with the logged-in user's token.
+
+import { state } from './state.js';
 
 /** An API failure: `code` is the server's error code, `status` the HTTP status (0 if unreachable). */
 export class ApiError extends Error {
@@ -10,12 +12,22 @@ export class ApiError extends Error {
   }
 }
 
+let onUnauthorized = () => {};
+
+/** Sets the function that api() calls when the server rejects the current token. */
+export function setUnauthorizedHandler(handler) {
+  onUnauthorized = handler;
+}
+
 /**
- * Sends a request and returns the parsed JSON body, or null for an empty one.
- * `body` is sent as JSON, or as multipart/form-data when it is a FormData.
- * Throws ApiError carrying the server's error.message on a 4xx or 5xx status.
+ * Sends a request with the current token, if any, and returns the parsed JSON
+ * body, or null for an empty one. `body` is sent as JSON, or as
+ * multipart/form-data when it is a FormData. Throws ApiError carrying the
+ * server's error.message on a 4xx or 5xx status; a 401 for the current token
+ * also calls the unauthorized handler, which ends the session.
  */
-export async function requestJson(method, path, { token, body } = {}) {
+export async function api(method, path, body) {
+  const token = state.token;
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
@@ -44,6 +56,7 @@ export async function requestJson(method, path, { token, body } = {}) {
   }
   if (response.ok) return data;
 
+  if (response.status === 401 && token && token === state.token) onUnauthorized();
   const error = data?.error;
   throw new ApiError(
     error?.code ?? `http_${response.status}`,

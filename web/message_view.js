@@ -1,46 +1,51 @@
-// Message elements for the #messages list.
+// How one message looks: the .message element of the #messages list.
 
-import { el, formatTime } from './dom.js';
+import { el } from './dom.js';
 import { MEDIA, safeMediaUrl } from './protocol.js';
 
+/** Formats a Unix-millisecond time as hours and minutes, with the date if it is not today. */
+function formatTime(ts) {
+  if (!ts) return '';
+  const date = new Date(ts);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  if (sameDay) return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return date.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * The content elements of a message: an inline image (with its caption) for
+ * media 2, a download link for files, voice and video, text otherwise. Only
+ * /media/ URLs become links or images.
+ */
 function messageBody(message) {
   if (message.recalled) return [el('div', { className: 'recalled' }, 'Message recalled')];
-  const parts = [];
   const url = safeMediaUrl(message.url);
   const hasText = typeof message.content === 'string' && message.content !== '';
 
   switch (message.media) {
-    case MEDIA.IMAGE:
-      if (url) {
-        parts.push(el('a', { href: url, target: '_blank', rel: 'noopener' },
-          el('img', { src: url, alt: message.content || 'image', loading: 'lazy' })));
-      } else {
-        parts.push(el('div', { className: 'notice' }, 'Image with an invalid address'));
-      }
-      if (hasText) parts.push(el('div', { className: 'text' }, message.content));
-      return parts;
+    case MEDIA.IMAGE: {
+      const image = url
+        ? el('a', { href: url, target: '_blank', rel: 'noopener' },
+          el('img', { src: url, alt: message.content || 'image', loading: 'lazy' }))
+        : el('div', { className: 'notice' }, 'Image with an invalid address');
+      return [image, hasText && el('div', { className: 'text' }, message.content)];
+    }
 
     case MEDIA.FILE:
     case MEDIA.VOICE:
     case MEDIA.VIDEO: {
       const label = hasText ? message.content : 'file';
-      if (url) {
-        parts.push(el('a', { className: 'file', href: url, download: label }, `Download ${label}`));
-      } else {
-        parts.push(el('div', { className: 'notice' }, `${label} (invalid address)`));
-      }
-      return parts;
+      if (!url) return [el('div', { className: 'notice' }, `${label} (invalid address)`)];
+      return [el('a', { className: 'file', href: url, download: label }, `Download ${label}`)];
     }
 
     case MEDIA.RED_PACKET: {
       const memo = message.memo ? ` · ${message.memo}` : '';
-      parts.push(el('div', { className: 'text red-packet' }, `Red packet: ${message.amount ?? 0}${memo}`));
-      return parts;
+      return [el('div', { className: 'text red-packet' }, `Red packet: ${message.amount ?? 0}${memo}`)];
     }
 
     default:
-      parts.push(el('div', { className: 'text' }, message.content ?? ''));
-      return parts;
+      return [el('div', { className: 'text' }, message.content ?? '')];
   }
 }
 

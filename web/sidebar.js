@@ -1,16 +1,37 @@
-// The sidebar: friends, groups, friend requests and user search.
+// The sidebar: friends, groups, friend requests and user search, kept
+// current by the presence, friend request and group change pushes.
+//
+// Stable hooks for automated tests:
+//   Friends and requests:
+//     #search-input, #search-btn, #search-results with .search-result entries
+//       (data-user-id, data-username)
+//     [data-add-friend="USER_ID"]   button that sends a friend request
+//     [data-accept="REQ_ID"], [data-decline="REQ_ID"]   incoming request buttons
+//     #request-list (incoming), #outgoing-list (sent, still pending)
+//     #friend-list with [data-friend="USER_ID"] entries; a click opens the chat.
+//       They also carry data-username, data-conv="u:USER_ID",
+//       data-online="true|false" and data-unread="N".
+//   Groups:
+//     #group-list with [data-group="GROUP_ID"] entries (data-conv="g:GROUP_ID",
+//       data-unread="N"); a click opens the chat.
+//     #group-name, [data-group-member="USER_ID"] checkboxes, #create-group-btn
 
-import { closeConversation, openConversation, renderConversationHeader } from './chat.js';
+import {
+  closeConversation, loadGroupMembers, openConversation, renderConversationHeader,
+} from './chat.js';
 import { $, el } from './dom.js';
+import { api } from './http.js';
 import { parseConvKey } from './protocol.js';
-import { api, rememberUser, state, userName } from './state.js';
+import {
+  displayName, rememberUser, state, userName,
+} from './state.js';
 import { guarded, showStatus } from './status.js';
 
 export async function refreshLists() {
   await Promise.all([refreshFriends(), refreshRequests(), refreshGroups()]);
 }
 
-export async function refreshFriends() {
+async function refreshFriends() {
   const data = await api('GET', '/api/friends');
   state.friends = new Map();
   for (const friend of data.friends) {
@@ -22,7 +43,7 @@ export async function refreshFriends() {
   renderConversationHeader();
 }
 
-export async function refreshRequests() {
+async function refreshRequests() {
   const data = await api('GET', '/api/friends/requests');
   state.incoming = data.incoming ?? [];
   state.outgoing = data.outgoing ?? [];
@@ -70,7 +91,7 @@ function conversationEntry(key, dataset, ...children) {
   }, ...children, unreadBadge(unread));
 }
 
-export function renderFriends() {
+function renderFriends() {
   const byPresenceThenName = (a, b) =>
     (Number(b.online) - Number(a.online)) || userName(a.id).localeCompare(userName(b.id));
   const friends = [...state.friends.values()].sort(byPresenceThenName);
@@ -78,7 +99,7 @@ export function renderFriends() {
     `u:${friend.id}`,
     { friend: String(friend.id), username: friend.username, online: String(Boolean(friend.online)) },
     el('span', { className: 'dot', title: friend.online ? 'online' : 'offline' }),
-    el('span', { className: 'entry-name' }, friend.nickname || friend.username),
+    el('span', { className: 'entry-name' }, displayName(friend)),
     el('span', { className: 'entry-sub' }, `@${friend.username}`),
   )));
   if (items.length === 0) {
@@ -117,13 +138,33 @@ export function markActiveEntry() {
   }
 }
 
+/** Updates a friend's presence dot after a presence push (cmd 50). */
+export function handlePresence(frame) {
+  const friend = state.friends.get(frame.userid);
+  if (!friend) return;
+  friend.online = Boolean(frame.online);
+  renderFriends();
+  if (state.openKey === `u:${frame.userid}`) renderConversationHeader();
+}
+
+/**
+ * Reloads the groups after a group change push (cmd 52), and the members of
+ * the open group if it is the one that changed. A group that this user has
+ * left or was removed from is closed by refreshGroups().
+ */
+export async function handleGroupChange(frame) {
+  await refreshGroups();
+  const groupId = frame.group?.id;
+  if (groupId && state.openKey === `g:${groupId}`) await loadGroupMembers(groupId);
+}
+
 // ---------------------------------------------------------------------------
 // New group
 
 function renderGroupMemberChoices() {
   const choices = [...state.friends.values()].map((friend) => el('label', { className: 'choice' },
     el('input', { type: 'checkbox', value: String(friend.id), dataset: { groupMember: String(friend.id) } }),
-    ` ${friend.nickname || friend.username}`,
+    ` ${displayName(friend)}`,
   ));
   if (choices.length === 0) {
     choices.push(el('p', { className: 'empty' }, 'Add friends first to invite them.'));
@@ -148,21 +189,11 @@ export async function onCreateGroup(event) {
 // ---------------------------------------------------------------------------
 // Friend requests
 
-/** Returns the display name of the request's `from` or `to` side. */
-function requestPartyName(request, side) {
-  const party = request[side];
-  if (party && typeof party === 'object') {
-    rememberUser(party);
-    return party.nickname || party.username;
-  }
-  // NOTE: a REQ carries only user ids, so a sender that this tab has not seen
-  // in search, friends or group members shows as "user #ID".
-  return userName(party);
-}
-
 function renderRequests() {
   const incoming = state.incoming.map((request) => el('li', { className: 'request' },
-    el('span', { className: 'entry-name' }, requestPartyName(request, 'from')),
+    // NOTE: a request carries only user ids, so a sender that this tab has not
+    // seen in search, friends or group members shows as "user #ID".
+    el('span', { className: 'entry-name' }, userName(request.from)),
     el('span', { className: 'request-actions' },
       el('button', {
         type: 'button',
@@ -180,7 +211,7 @@ function renderRequests() {
   $('#request-list').replaceChildren(...incoming);
 
   const outgoing = state.outgoing.map((request) => el('li', { className: 'request outgoing' },
-    el('span', { className: 'entry-name' }, requestPartyName(request, 'to')),
+    el('span', { className: 'entry-name' }, userName(request.to)),
     el('span', { className: 'entry-sub' }, 'waiting for an answer'),
   ));
   $('#outgoing-list').replaceChildren(...outgoing);
@@ -188,12 +219,15 @@ function renderRequests() {
 
 async function answerRequest(requestId, answer) {
   await api('POST', `/api/friends/requests/${requestId}/${answer}`);
-  await Promise.all([refreshRequests(), refreshFriends()]);
+  await refreshFriendsAndRequests();
   showStatus(answer === 'accept' ? 'Friend request accepted.' : 'Friend request declined.', 'info');
 }
 
-/** Reloads friends and requests after a cmd 51 push and updates the search result labels. */
-export async function onFriendRequestChanged() {
+/**
+ * Reloads friends and requests, as after a friend request push (cmd 51), and
+ * updates the friend and request labels of the search results.
+ */
+export async function refreshFriendsAndRequests() {
   await Promise.all([refreshRequests(), refreshFriends()]);
   rerenderSearchResults();
 }
@@ -225,7 +259,7 @@ function renderSearchResults(users) {
   const items = users.map((user) => {
     rememberUser(user);
     return el('li', { className: 'search-result', dataset: { userId: String(user.id), username: user.username } },
-      el('span', { className: 'entry-name' }, user.nickname || user.username),
+      el('span', { className: 'entry-name' }, displayName(user)),
       el('span', { className: 'entry-sub' }, `@${user.username}`),
       searchResultAction(user, requestedIds));
   });
@@ -245,8 +279,7 @@ async function sendFriendRequest(user) {
   const data = await api('POST', '/api/friends/requests', { user_id: user.id });
   // If the other side had already asked, the server makes both friends at once.
   const becameFriends = data?.request?.state === 'accepted';
-  await Promise.all([refreshRequests(), refreshFriends()]);
-  rerenderSearchResults();
+  await refreshFriendsAndRequests();
   if (becameFriends) showStatus(`You and ${user.username} are now friends.`, 'info');
   else showStatus(`Friend request sent to ${user.username}.`, 'info');
 }

@@ -1,10 +1,10 @@
-// Client state shared by the modules, and the HTTP API calls made with its token.
+// Client state shared by the modules: the logged-in user, what this tab knows
+// of friends, groups and conversations, and display names drawn from it.
 
-import { requestJson } from './http.js';
 import { parseConvKey } from './protocol.js';
 
 /** Messages and counters of one conversation, keyed from this user's side ("u:FRIEND_ID" or "g:GROUP_ID"). */
-export class Conversation {
+class Conversation {
   constructor(key) {
     this.key = key;
     this.messages = new Map(); // seq -> message
@@ -38,7 +38,6 @@ function emptyState() {
   return {
     token: null,
     me: null,
-    socket: null, // the ChatSocket while logged in
     users: new Map(), // id -> USER, every user this tab has seen
     friends: new Map(), // id -> USER with `online`
     groups: new Map(), // id -> GROUP
@@ -52,41 +51,14 @@ function emptyState() {
     // Sent messages without an ack yet, by cid. Entries with `failed` set
     // were rejected by the server and stay only for display.
     pending: new Map(),
-    lastTypingSentAt: 0,
   };
 }
 
 export const state = emptyState();
 
+/** Forgets everything about the logged-in user, as after a logout. */
 export function resetState() {
   Object.assign(state, emptyState());
-}
-
-let onUnauthorized = () => {};
-
-/** Sets the function that api() calls when the server rejects the current token. */
-export function setUnauthorizedHandler(handler) {
-  onUnauthorized = handler;
-}
-
-/**
- * Calls the HTTP API with the current token and returns the parsed body.
- * Throws ApiError. A 401 on a call that carried the current token also
- * calls the unauthorized handler, which ends the session.
- */
-export async function api(method, path, body) {
-  const token = state.token;
-  try {
-    return await requestJson(method, path, { token, body });
-  } catch (err) {
-    if (err.status === 401 && token && token === state.token) onUnauthorized();
-    throw err;
-  }
-}
-
-/** Sends a WebSocket frame; returns false, sending nothing, while the chat connection is not ready. */
-export function sendFrame(frame) {
-  return state.socket ? state.socket.send(frame) : false;
 }
 
 export function rememberUser(user) {
@@ -94,12 +66,16 @@ export function rememberUser(user) {
   state.users.set(user.id, { ...state.users.get(user.id), ...user });
 }
 
-/** Returns the nickname or username of a user, or "user #ID" if this tab has not seen them. */
-export function userName(userId) {
-  if (state.me && userId === state.me.id) return state.me.nickname || state.me.username;
-  const user = state.users.get(userId);
-  if (!user) return `user #${userId}`;
+/** Returns the name to show for a USER: the nickname, or the username without one. */
+export function displayName(user) {
   return user.nickname || user.username;
+}
+
+/** Returns the display name of user `userId`, or "user #ID" if this tab has not seen them. */
+export function userName(userId) {
+  if (state.me && userId === state.me.id) return displayName(state.me);
+  const user = state.users.get(userId);
+  return user ? displayName(user) : `user #${userId}`;
 }
 
 export function conversationTitle(key) {

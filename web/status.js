@@ -1,4 +1,8 @@
 // The status area (#status) and the connection badge (#conn-state).
+//
+// Stable hooks for automated tests:
+//   #status       errors and notices; data-kind="error" or "info"; a click hides it
+//   #conn-state   WebSocket state in data-state: online, connecting or offline
 
 import { $ } from './dom.js';
 import { ApiError } from './http.js';
