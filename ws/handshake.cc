@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 
 namespace parley::ws {
@@ -26,6 +27,11 @@ bool is_base64_of_16_bytes(std::string_view key) {
     }
   }
   return true;
+}
+
+size_t header_count(const net::HttpRequest& request, std::string_view lower_name) {
+  return static_cast<size_t>(std::count_if(request.headers.begin(), request.headers.end(),
+                                           [&](const auto& h) { return h.first == lower_name; }));
 }
 
 HandshakeCheck reject(int status, std::string error) {
@@ -79,11 +85,18 @@ HandshakeCheck check_upgrade_request(const net::HttpRequest& request) {
   if (!key) {
     return reject(400, "missing Sec-WebSocket-Key header");
   }
+  // §11.3.1 and §11.3.5: the key and the version must not appear more than once in a request.
+  if (header_count(request, "sec-websocket-key") > 1) {
+    return reject(400, "repeated Sec-WebSocket-Key header");
+  }
   if (!is_base64_of_16_bytes(*key)) {
     return reject(400, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes");
   }
   // Item 6: Sec-WebSocket-Version 13. §4.4 answers any other version with a header listing
   // the supported ones, and a missing version gets the same answer so the client learns it.
+  if (header_count(request, "sec-websocket-version") > 1) {
+    return reject(400, "repeated Sec-WebSocket-Version header");
+  }
   const auto version = request.header("sec-websocket-version");
   if (version != kWebSocketVersion) {
     return reject(426, "unsupported Sec-WebSocket-Version; this server supports version 13");

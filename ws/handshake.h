@@ -30,9 +30,10 @@ struct HandshakeCheck {
 // Checks a request against the server's reading rules of RFC 6455 §4.2.1: method GET,
 // HTTP/1.1 or later, a Host header, Upgrade containing "websocket", Connection containing
 // "Upgrade" (tokens compared case-insensitively), and a Sec-WebSocket-Key that is base64 of
-// exactly 16 bytes. A missing or other Sec-WebSocket-Version than 13 gets 426 so that the
-// client learns the supported version (§4.4). The request path, Origin and authentication
-// are the caller's business.
+// exactly 16 bytes, each failure answered with 400. A repeated Sec-WebSocket-Key or
+// Sec-WebSocket-Version also gets 400 (§11.3.1, §11.3.5). A missing or other
+// Sec-WebSocket-Version than 13 gets 426 so that the client learns the supported version
+// (§4.4). The request path, Origin, subprotocols and authentication are the caller's business.
 HandshakeCheck check_upgrade_request(const net::HttpRequest& request);
 
 // Builds the complete "101 Switching Protocols" response (§4.2.2). `extra_headers` is

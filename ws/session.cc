@@ -112,6 +112,25 @@ void Session::ping(std::string_view payload) {
   }
 }
 
+void Session::check_idle(int64_t silent_ms, int64_t idle_ms) {
+  if (silent_ms < idle_ms) {
+    idle_ping_sent_ = false;
+    return;
+  }
+  if (silent_ms < 2 * idle_ms) {
+    if (!idle_ping_sent_) {
+      idle_ping_sent_ = true;
+      ping();
+    }
+    return;
+  }
+  if (!close_sent_) {
+    net::log(net::LogLevel::kInfo, "conn ", conn_.id(), " ", conn_.peer_address(),
+             " closing: no reply to a ping after ", silent_ms, " ms of silence");
+    close(to_uint(CloseCode::kGoingAway), "idle timeout");
+  }
+}
+
 void Session::close(uint16_t code, std::string_view reason) {
   if (close_sent_ || conn_.closing()) {
     return;

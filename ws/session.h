@@ -49,6 +49,12 @@ class Session {
   net::SendStatus send_frame(const net::SharedBytes& frame);
   void ping(std::string_view payload = {});
 
+  // Runs the idle check for a peer that has sent nothing for `silent_ms`. At `idle_ms` it sends
+  // one Ping. At twice `idle_ms`, when no Pong or other byte came back, it starts the closing
+  // handshake with 1001, and the close timeout drops TCP if the peer stays silent. Any received
+  // byte ends the silence, so a Pong rearms the check.
+  void check_idle(int64_t silent_ms, int64_t idle_ms);
+
   // Starts the closing handshake: sends Close(code, reason), ignores further data messages, and
   // closes TCP when the peer's Close arrives or after close_timeout_ms.
   void close(uint16_t code, std::string_view reason = {});
@@ -66,6 +72,7 @@ class Session {
   SessionOptions options_;
   MessageReader reader_;
   bool close_sent_ = false;
+  bool idle_ping_sent_ = false;  // check_idle() pinged during the current silence
 };
 
 }  // namespace parley::ws

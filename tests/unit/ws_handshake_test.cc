@@ -94,6 +94,13 @@ TEST_CASE("upgrade rejections") {
       {"version 14", [](net::HttpRequest& r) { set_header(r, "sec-websocket-version", "14"); },
        426},
       {"no version", [](net::HttpRequest& r) { remove_header(r, "sec-websocket-version"); }, 426},
+      {"repeated key",
+       [](net::HttpRequest& r) {
+         r.headers.emplace_back("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+       },
+       400},
+      {"repeated version",
+       [](net::HttpRequest& r) { r.headers.emplace_back("sec-websocket-version", "13"); }, 400},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
