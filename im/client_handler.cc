@@ -7,13 +7,19 @@
 #include "im/media.h"
 #include "net/log.h"
 #include "ws/handshake.h"
+#include "ws/upgrade.h"
 
 namespace parley::im {
 
 namespace {
-// An HTTP connection that sends nothing for this long is closed; this also bounds a request
-// or handshake that trickles in byte by byte.
+// An HTTP connection that sends nothing for this long is closed. A request head that trickles
+// in byte by byte is bounded by the handshake timeout instead (request_head_overdue()).
 constexpr int64_t kHttpIdleMs = 30000;
+
+// The only subprotocol of /chat. A client that offers it gets it confirmed in the handshake
+// response. A client that offers none, or only others, gets the same chat protocol and a
+// response without Sec-WebSocket-Protocol.
+const std::vector<std::string> kChatSubprotocols = {"parley.v1"};
 
 std::string bearer_token(const net::HttpRequest& request) {
   auto header = request.header("authorization");
@@ -61,7 +67,8 @@ void on_accept(LoopContext& ctx, net::Connection& conn) {
 
 void start_sweeps(LoopContext& ctx) {
   int64_t idle_ms = ctx.server.config().idle_timeout_ms;
-  int64_t interval = std::max<int64_t>(250, std::min(idle_ms, kHttpIdleMs) / 4);
+  int64_t head_ms = ctx.server.config().handshake_timeout_ms;
+  int64_t interval = std::max<int64_t>(250, std::min({idle_ms, kHttpIdleMs, head_ms}) / 4);
   LoopContext* raw = &ctx;
   // One timer per loop visits every connection, so an idle connection owns no timer object.
   ctx.sweep_timer = ctx.loop.run_every(interval, [raw, idle_ms] {
@@ -71,6 +78,8 @@ void start_sweeps(LoopContext& ctx) {
       int64_t silent = now - conn.last_read_ms();
       if (handler->chat() != nullptr) {
         handler->chat()->on_idle_check(silent, idle_ms);
+      } else if (handler->request_head_overdue(now)) {
+        conn.close("request head timed out");
       } else if (silent > kHttpIdleMs) {
         conn.close("HTTP connection idle");
       }
@@ -116,6 +125,7 @@ size_t ClientHandler::on_http_data(char* data, size_t len) {
       return len;
     }
     consumed += result.consumed;
+    head_started_ms_ = -1;
     ctx_.server.metrics().http_requests.fetch_add(1, std::memory_order_relaxed);
     keep_alive_ = request.keep_alive();
     request_in_flight_ = true;
@@ -125,7 +135,21 @@ size_t ClientHandler::on_http_data(char* data, size_t len) {
     // One request at a time keeps responses in order; the next one waits in the buffer.
     conn_.pause_reading();
   }
+  // Time only a head the client is still sending: a body may take as long as its size needs,
+  // and bytes behind a request in flight wait for us, not for the client.
+  const std::string_view pending(data + consumed, len - consumed);
+  if (request_in_flight_ || chat_ || pending.empty() ||
+      pending.find("\r\n\r\n") != std::string_view::npos) {
+    head_started_ms_ = -1;
+  } else if (head_started_ms_ < 0) {
+    head_started_ms_ = ctx_.loop.now_ms();
+  }
   return consumed;
+}
+
+bool ClientHandler::request_head_overdue(int64_t now_ms) const {
+  return head_started_ms_ >= 0 &&
+         now_ms - head_started_ms_ >= ctx_.server.config().handshake_timeout_ms;
 }
 
 void ClientHandler::finish_request(const net::HttpResponse& response) {
@@ -197,6 +221,9 @@ void ClientHandler::handle_upgrade(net::HttpRequest&& request) {
     finish_request(response);
     return;
   }
+  std::string subprotocol = ws::select_subprotocol(request, kChatSubprotocols);
+  std::string response =
+      ws::build_accept_response(check.accept_key, ws::subprotocol_header(subprotocol));
   std::string token = bearer_token(request);
   if (token.empty()) {
     token = request.query_param("token").value_or("");
@@ -217,7 +244,6 @@ void ClientHandler::handle_upgrade(net::HttpRequest&& request) {
   int loop_index = ctx_.loop.index();
   uint64_t conn_id = conn_.id();
   std::string hash = token_hash(token);
-  std::string accept = check.accept_key;
   server->store().read([=](store::Store& store) {
     std::optional<store::User> user;
     try {
@@ -236,19 +262,19 @@ void ClientHandler::handle_upgrade(net::HttpRequest&& request) {
       return;
     }
     LoopContext* ctx = &server->context(loop_index);
-    ctx->loop.post([ctx, conn_id, user = *user, hash, accept] {
+    ctx->loop.post([ctx, conn_id, user = *user, hash, response] {
       if (net::Connection* conn = ctx->tcp->find(conn_id)) {
-        static_cast<ClientHandler*>(conn->handler())->upgrade(user, hash, accept);
+        static_cast<ClientHandler*>(conn->handler())->upgrade(user, hash, response);
       }
     });
   });
 }
 
 void ClientHandler::upgrade(const store::User& user, const std::string& hash,
-                            const std::string& accept_key) {
+                            const std::string& handshake_response) {
   request_in_flight_ = false;
   keep_alive_ = true;
-  (void)conn_.send(ws::build_accept_response(accept_key));
+  (void)conn_.send(handshake_response);
   chat_ = std::make_unique<ChatSession>(*this, user, hash);
   chat_->start();
   // Frames the client pipelined right behind its handshake are waiting in the input buffer.

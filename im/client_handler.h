@@ -29,14 +29,17 @@ class ClientHandler final : public net::ConnectionHandler {
 
   // Sends the answer to the request in flight and reads the next one. Loop thread only.
   void finish_request(const net::HttpResponse& response);
-  // Switches to WebSocket after the token was checked. Loop thread only.
+  // Switches to WebSocket after the token was checked, sending `handshake_response` (the
+  // complete 101 response). Loop thread only.
   void upgrade(const store::User& user, const std::string& token_hash,
-               const std::string& accept_key);
+               const std::string& handshake_response);
 
   ChatSession* chat() const { return chat_.get(); }
   LoopContext& context() const { return ctx_; }
   net::Connection& connection() const { return conn_; }
   int64_t last_activity_ms() const;
+  // Returns whether a request head has been arriving for longer than the handshake timeout.
+  bool request_head_overdue(int64_t now_ms) const;
 
  private:
   size_t on_http_data(char* data, size_t len);
@@ -48,6 +51,7 @@ class ClientHandler final : public net::ConnectionHandler {
   net::HttpLimits limits_;
   bool request_in_flight_ = false;
   bool keep_alive_ = true;
+  int64_t head_started_ms_ = -1;  // when the incomplete request head began; -1 when none
   std::unique_ptr<ChatSession> chat_;
 };
 
