@@ -41,6 +41,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/groups/#/join", true, false, api_join_group},
     {"POST", "/api/groups/#/members", true, true, api_add_member},
     {"DELETE", "/api/groups/#/members/#", true, false, api_remove_member},
+    {"PUT", "/api/groups/#/members/#", true, true, api_set_member_role},
     {"GET", "/api/conversations", true, false, api_conversations},
     {"GET", "/api/messages", true, false, api_messages},
     {"POST", "/api/upload", true, false, api_upload},
@@ -175,7 +176,10 @@ void handle_api(ClientHandler& handler, net::HttpRequest&& request) {
   call->ids = std::move(ids);
   call->request = std::move(request);
   if (found->json_body) {
-    call->body.Parse(call->request.body.data(), call->request.body.size());
+    // The iterative parser keeps its state on the heap. The default recursive one uses stack in
+    // proportion to the nesting depth, so a body of 1 MB of '[' overflowed the loop's stack.
+    call->body.Parse<rapidjson::kParseIterativeFlag>(call->request.body.data(),
+                                                     call->request.body.size());
     if (call->body.HasParseError() || !call->body.IsObject()) {
       handler.finish_request(bad_request("the request body must be a JSON object"));
       return;

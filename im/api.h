@@ -57,6 +57,7 @@ ApiResult api_get_group(ApiCall& call, store::Store& store);
 ApiResult api_join_group(ApiCall& call, store::Store& store);
 ApiResult api_add_member(ApiCall& call, store::Store& store);
 ApiResult api_remove_member(ApiCall& call, store::Store& store);
+ApiResult api_set_member_role(ApiCall& call, store::Store& store);
 ApiResult api_conversations(ApiCall& call, store::Store& store);
 ApiResult api_messages(ApiCall& call, store::Store& store);
 ApiResult api_upload(ApiCall& call, store::Store& store);

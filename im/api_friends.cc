@@ -23,6 +23,21 @@ void notify_request(Server& server, const store::FriendRequest& request) {
               std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, json)));
 }
 
+// Tells `to` that the friendship with `other` ended. The frame differs per side (each names
+// the other user), so it is encoded twice.
+void notify_unfriended(Server& server, int64_t to, int64_t other) {
+  std::string json = json_object([&](JsonWriter& w) {
+    w.Key("cmd");
+    w.Int(51);
+    w.Key("event");
+    w.String("removed");
+    w.Key("userid");
+    w.Int64(other);
+  });
+  route_frame(server, {to},
+              std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, json)));
+}
+
 std::string request_body(const store::FriendRequest& request) {
   return json_object([&](JsonWriter& w) {
     w.Key("request");
@@ -147,6 +162,8 @@ ApiResult api_remove_friend(ApiCall& call, store::Store& store) {
   }
   store.remove_friend(call.user, other);
   invalidate_conv(*call.server, store::ConvKey::direct(call.user, other));
+  notify_unfriended(*call.server, call.user, other);
+  notify_unfriended(*call.server, other, call.user);
   return no_content();
 }
 

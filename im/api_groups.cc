@@ -21,8 +21,10 @@ void notify_group(Server& server, const std::vector<int64_t>& users, const store
     write_group(w, group);
     w.Key("event");
     w.String(event);
-    w.Key("userid");
-    w.Int64(subject);
+    if (subject != 0) {
+      w.Key("userid");
+      w.Int64(subject);
+    }
   });
   route_frame(server, users,
               std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, json)));
@@ -99,6 +101,9 @@ ApiResult api_create_group(ApiCall& call, store::Store& store) {
   }
   store::Group group = store.create_group(*name, call.user, members, open, unix_ms());
   invalidate_conv(*call.server, store::ConvKey::group(group.id));
+  // The creator's other sessions learn of the group too. The frame names no single user,
+  // because every listed member was added at once.
+  members.push_back(call.user);
   notify_group(*call.server, members, group, "added", 0);
   return json_response(201, group_body(group));
 }
@@ -155,6 +160,8 @@ ApiResult api_join_group(ApiCall& call, store::Store& store) {
   if (static_cast<size_t>(group->member_count) >= call.server->config().max_group_members) {
     return error_response(409, "conflict", "the group is full");
   }
+  // NOTE: the size check and the insert are two store calls, so two joins racing for the last
+  // place can exceed the maximum by one each.
   store.add_member(group->id, call.user, store::Role::kMember);
   return after_change(call, store, group->id, "joined", call.user, 0, 200);
 }
@@ -214,6 +221,41 @@ ApiResult api_remove_member(ApiCall& call, store::Store& store) {
   }
   store.remove_member(group_id, target);
   return after_change(call, store, group_id, self ? "left" : "removed", target, target, 204);
+}
+
+ApiResult api_set_member_role(ApiCall& call, store::Store& store) {
+  int64_t group_id = call.ids[0];
+  int64_t target = call.ids[1];
+  auto role_text = body_string(call, "role");
+  std::optional<store::Role> role;
+  if (role_text == "admin") {
+    role = store::Role::kAdmin;
+  } else if (role_text == "member") {
+    role = store::Role::kMember;
+  } else {
+    return bad_request("role must be \"admin\" or \"member\"");
+  }
+  auto group = store.get_group(group_id);
+  if (!group) {
+    return not_found("group not found");
+  }
+  if (store.member_role(group_id, call.user) != store::Role::kOwner) {
+    return forbidden("only the owner can change roles");
+  }
+  auto target_role = store.member_role(group_id, target);
+  if (!target_role) {
+    return not_found("not a member of this group");
+  }
+  if (target_role == store::Role::kOwner) {
+    return error_response(409, "conflict", "the owner's role cannot change");
+  }
+  if (target_role != role) {
+    store.set_member_role(group_id, target, *role);
+    std::vector<int64_t> users = store.group_member_ids(group_id);
+    notify_group(*call.server, users, *group, role == store::Role::kAdmin ? "promoted" : "demoted",
+                 target);
+  }
+  return json_response(200, group_body(*group));
 }
 
 }  // namespace parley::im

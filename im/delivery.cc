@@ -229,8 +229,12 @@ void update_directory(LoopContext& ctx, int64_t user, int loop, int delta) {
   if ((before == 0) == !online) {
     return;  // presence did not change
   }
+  // The friend list is read on whichever store reader is free, so the lookups for a quick
+  // online-offline pair can finish in either order. Each result therefore goes back to this
+  // loop and announces the state the directory holds then, so the last frame sent is right.
   Server* server = &ctx.server;
-  server->store().read([server, user, online](store::Store& store) {
+  LoopContext* directory = &ctx;
+  server->store().read([server, directory, user](store::Store& store) {
     std::vector<int64_t> friends;
     try {
       friends = store.friend_ids(user);
@@ -238,15 +242,18 @@ void update_directory(LoopContext& ctx, int64_t user, int loop, int delta) {
       net::log(net::LogLevel::kError, "presence of user ", user, ": ", e.what());
       return;
     }
-    std::string frame = json_object([&](JsonWriter& w) {
-      w.Key("cmd");
-      w.Int(50);
-      w.Key("userid");
-      w.Int64(user);
-      w.Key("online");
-      w.Bool(online);
+    directory->loop.post([server, directory, user, friends = std::move(friends)] {
+      bool online_now = directory->directory.count(user) != 0;
+      std::string frame = json_object([&](JsonWriter& w) {
+        w.Key("cmd");
+        w.Int(50);
+        w.Key("userid");
+        w.Int64(user);
+        w.Key("online");
+        w.Bool(online_now);
+      });
+      route_frame(*server, friends, text_frame(frame));
     });
-    route_frame(*server, friends, text_frame(frame));
   });
 }
 

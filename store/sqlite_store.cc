@@ -538,4 +538,15 @@ bool SqliteStore::remove_member(int64_t group_id, int64_t user_id) {
   return connection_.changes() == 1;
 }
 
+bool SqliteStore::set_member_role(int64_t group_id, int64_t user_id, Role role) {
+  connection_
+      .statement("UPDATE group_members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2",
+                 "set_member_role")
+      .bind(1, group_id)
+      .bind(2, user_id)
+      .bind(3, std::string_view(role_name(role)))
+      .run();
+  return connection_.changes() == 1;
+}
+
 }  // namespace parley::store

@@ -74,6 +74,7 @@ class SqliteStore : public Store {
   std::optional<Role> member_role(int64_t group_id, int64_t user_id) override;
   bool add_member(int64_t group_id, int64_t user_id, Role role) override;
   bool remove_member(int64_t group_id, int64_t user_id) override;
+  bool set_member_role(int64_t group_id, int64_t user_id, Role role) override;
 
   std::vector<InsertResult> insert_messages(const std::vector<Message>& batch) override;
   std::vector<Message> messages_before(const ConvKey& conv, int64_t before_seq, int limit) override;

@@ -80,6 +80,8 @@ class Store {
   virtual bool add_member(int64_t group_id, int64_t user_id, Role role) = 0;
   // Returns false when the user was not a member.
   virtual bool remove_member(int64_t group_id, int64_t user_id) = 0;
+  // Changes a member's role. Returns false when the user is not a member.
+  virtual bool set_member_role(int64_t group_id, int64_t user_id, Role role) = 0;
 
   // Messages. Inserts the batch in one transaction. For each message: if (sender, cid) already
   // exists (cid not empty), returns the stored original with duplicate = true and inserts

@@ -462,12 +462,17 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = Server()
+        cls.server = cls.make_server()
         try:
             cls.server.start()
         except BaseException:
             cls.server.cleanup()
             raise
+
+    @classmethod
+    def make_server(cls):
+        """Return the class's Server; subclasses override this to pass options."""
+        return Server()
 
     @classmethod
     def tearDownClass(cls):
