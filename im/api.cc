@@ -41,6 +41,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/groups/#/join", true, false, api_join_group},
     {"POST", "/api/groups/#/members", true, true, api_add_member},
     {"DELETE", "/api/groups/#/members/#", true, false, api_remove_member},
+    {"PUT", "/api/groups/#/members/#", true, true, api_set_member_role},
     {"GET", "/api/conversations", true, false, api_conversations},
     {"GET", "/api/messages", true, false, api_messages},
     {"POST", "/api/upload", true, false, api_upload},
