@@ -38,28 +38,10 @@ bool is_participant(store::Store& store, const store::ConvKey& conv, int64_t use
 }
 }  // namespace
 
-void ChatSession::handle_sync(const rapidjson::Document& doc) {
-  store::ConvKey conv;
-  int64_t after = 0;
-  bool by_conv = doc.HasMember("conv");
-  if (by_conv) {
-    auto conv_it = doc.FindMember("conv");
-    auto after_it = doc.FindMember("after");
-    if (!conv_it->value.IsString() ||
-        !parse_conv_name(conv_it->value.GetString(), user_.id, conv) ||
-        (after_it != doc.MemberEnd() && !after_it->value.IsInt64())) {
-      send_error({}, "invalid_argument", "sync needs conv \"u:ID\" or \"g:ID\" and integer after");
-      return;
-    }
-    after = after_it == doc.MemberEnd() ? 0 : after_it->value.GetInt64();
-  } else {
-    auto ts_it = doc.FindMember("after_ts");
-    if (ts_it == doc.MemberEnd() || !ts_it->value.IsInt64()) {
-      send_error({}, "invalid_argument", "sync needs conv and after, or after_ts");
-      return;
-    }
-    after = ts_it->value.GetInt64();
-  }
+void ChatSession::handle_sync(const SyncCommand& sync) {
+  bool by_conv = sync.by_conv;
+  store::ConvKey conv = sync.conv;
+  int64_t after = sync.after;
   Server* server = &ctx_.server;
   int loop = ctx_.loop.index();
   uint64_t conn = conn_id_;
@@ -105,17 +87,9 @@ void ChatSession::handle_sync(const rapidjson::Document& doc) {
   });
 }
 
-void ChatSession::handle_read(const rapidjson::Document& doc) {
-  store::ConvKey conv;
-  auto conv_it = doc.FindMember("conv");
-  auto seq_it = doc.FindMember("seq");
-  if (conv_it == doc.MemberEnd() || !conv_it->value.IsString() ||
-      !parse_conv_name(conv_it->value.GetString(), user_.id, conv) ||
-      seq_it == doc.MemberEnd() || !seq_it->value.IsInt64() || seq_it->value.GetInt64() < 0) {
-    send_error({}, "invalid_argument", "read needs conv \"u:ID\" or \"g:ID\" and integer seq");
-    return;
-  }
-  int64_t seq = seq_it->value.GetInt64();
+void ChatSession::handle_read(const ReadCommand& read) {
+  store::ConvKey conv = read.conv;
+  int64_t seq = read.seq;
   Server* server = &ctx_.server;
   int loop = ctx_.loop.index();
   uint64_t conn = conn_id_;
@@ -155,14 +129,8 @@ void ChatSession::handle_read(const rapidjson::Document& doc) {
   });
 }
 
-void ChatSession::handle_typing(const rapidjson::Document& doc) {
-  auto dst_it = doc.FindMember("dstid");
-  if (dst_it == doc.MemberEnd() || !dst_it->value.IsInt64() || dst_it->value.GetInt64() <= 0 ||
-      dst_it->value.GetInt64() == user_.id) {
-    send_error({}, "invalid_argument", "typing needs the dstid of a friend");
-    return;
-  }
-  int64_t dst = dst_it->value.GetInt64();
+void ChatSession::handle_typing(const TypingCommand& typing) {
+  int64_t dst = typing.dst;
   Server* server = &ctx_.server;
   int loop = ctx_.loop.index();
   uint64_t conn = conn_id_;
@@ -191,13 +159,8 @@ void ChatSession::handle_typing(const rapidjson::Document& doc) {
   });
 }
 
-void ChatSession::handle_recall(const rapidjson::Document& doc) {
-  auto id_it = doc.FindMember("id");
-  if (id_it == doc.MemberEnd() || !id_it->value.IsInt64() || id_it->value.GetInt64() <= 0) {
-    send_error({}, "invalid_argument", "recall needs the integer id of your message");
-    return;
-  }
-  int64_t id = id_it->value.GetInt64();
+void ChatSession::handle_recall(const RecallCommand& recall) {
+  int64_t id = recall.id;
   Server* server = &ctx_.server;
   int loop = ctx_.loop.index();
   uint64_t conn = conn_id_;

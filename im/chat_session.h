@@ -5,12 +5,11 @@
 // connection's loop. While open it is registered in the loop's session table, which is how
 // deliveries find it.
 
-#include <rapidjson/document.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "im/chat_command.h"
 #include "net/connection.h"
 #include "store/types.h"
 #include "ws/session.h"
@@ -45,11 +44,10 @@ class ChatSession final : public ws::SessionHandler {
   uint64_t conn_id() const { return conn_id_; }
 
  private:
-  void handle_message(const rapidjson::Document& doc, int cmd);
-  void handle_sync(const rapidjson::Document& doc);
-  void handle_read(const rapidjson::Document& doc);
-  void handle_typing(const rapidjson::Document& doc);
-  void handle_recall(const rapidjson::Document& doc);
+  void handle_sync(const SyncCommand& sync);
+  void handle_read(const ReadCommand& read);
+  void handle_typing(const TypingCommand& typing);
+  void handle_recall(const RecallCommand& recall);
   void send_error(std::string_view cid, std::string_view code, std::string_view message);
   void unregister();
 
