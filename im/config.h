@@ -6,11 +6,13 @@
 #include <string>
 
 #include "net/tcp_server.h"
+#include "net/tls_context.h"
 
 namespace parley::im {
 
 struct ServerConfig {
   net::ListenAddress listen;                 // --listen HOST:PORT
+  net::TlsOptions tls;  // --tls-cert, --tls-key, --tls-handshake-timeout; off without a cert
   int threads = 0;                           // --threads; 0 means one per core
   int store_threads = 4;                     // --store-threads: reader/worker threads
   std::string db_url = "sqlite:./data/parley.db";  // --db

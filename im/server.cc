@@ -38,6 +38,12 @@ int Server::owner_of_user(int64_t user_id) const {
 }
 
 void Server::start() {
+  // One context for every loop, loaded before anything starts so a bad certificate or key
+  // stops start-up with the file name and the OpenSSL reason.
+  std::shared_ptr<const net::TlsContext> tls;
+  if (config_.tls.enabled()) {
+    tls = std::make_shared<const net::TlsContext>(config_.tls);
+  }
   web_files_ = std::make_unique<WebFiles>(config_.web_dir);
   {
     auto schema = store::open_store(config_.db_url);
@@ -50,7 +56,7 @@ void Server::start() {
     auto ctx = std::make_unique<LoopContext>(*this, i);
     LoopContext* raw = ctx.get();
     ctx->tcp = std::make_unique<net::TcpServer>(
-        ctx->loop, [this, raw](net::Connection& conn) { on_accept(*raw, conn); });
+        ctx->loop, [this, raw](net::Connection& conn) { on_accept(*raw, conn); }, tls);
     loops_.push_back(std::move(ctx));
   }
   for (auto& ctx : loops_) {

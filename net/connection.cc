@@ -10,16 +10,16 @@
 
 #include "net/log.h"
 #include "net/tcp_server.h"
+#include "net/tls_stream.h"
 
 namespace parley::net {
 
 namespace {
-constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr int kMaxIovecs = 64;
 
 // One read buffer per loop thread: the handler parses straight from it, and only leftovers
 // are copied into the connection, so idle connections own no input memory.
-thread_local char t_read_buffer[kReadBufferBytes];
+thread_local char t_read_buffer[Connection::kReadBufferBytes];
 
 std::string format_peer(const sockaddr_storage& peer) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -44,6 +44,10 @@ std::string format_peer(const sockaddr_storage& peer) {
 }
 }  // namespace
 
+char* Connection::read_buffer() {
+  return t_read_buffer;
+}
+
 Connection::Connection(EventLoop& loop, int fd, uint64_t id, const sockaddr_storage& peer)
     : loop_(loop), fd_(fd), id_(id), peer_(format_peer(peer)), last_read_ms_(loop.now_ms()) {}
 
@@ -53,10 +57,13 @@ Connection::~Connection() {
   }
 }
 
-void Connection::start(TcpServer* server) {
+void Connection::start(TcpServer* server, const TlsContext* tls) {
   server_ = server;
   registered_events_ = EPOLLIN | EPOLLRDHUP;
   loop_.add(fd_, registered_events_, this);
+  if (tls != nullptr) {
+    start_tls(*tls);
+  }
 }
 
 void Connection::set_handler(std::unique_ptr<ConnectionHandler> handler) {
@@ -66,6 +73,10 @@ void Connection::set_handler(std::unique_ptr<ConnectionHandler> handler) {
 void Connection::on_io(uint32_t events) {
   if (closed()) {
     return;  // a stale event from the same epoll batch as the close
+  }
+  if (tls_) {
+    on_tls_io(events);
+    return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     handle_readable();
@@ -160,6 +171,10 @@ void Connection::schedule_flush() {
 }
 
 void Connection::flush() {
+  if (tls_) {
+    flush_tls();
+    return;
+  }
   while (!output_.empty()) {
     iovec iov[kMaxIovecs];
     int count = 0;
@@ -178,19 +193,7 @@ void Connection::flush() {
       close(std::strerror(errno));
       return;
     }
-    size_t written = static_cast<size_t>(n);
-    queued_bytes_ -= written;
-    while (written > 0) {
-      Chunk& front = output_.front();
-      size_t left = front.bytes->size() - front.offset;
-      if (written < left) {
-        front.offset += written;
-        written = 0;
-      } else {
-        written -= left;
-        output_.pop_front();
-      }
-    }
+    consume_output(static_cast<size_t>(n));
   }
   update_interest();
   if (output_.empty() && state_ == State::kDraining && !write_shut_) {
@@ -202,13 +205,33 @@ void Connection::flush() {
   }
 }
 
+void Connection::consume_output(size_t written) {
+  queued_bytes_ -= written;
+  while (written > 0) {
+    Chunk& front = output_.front();
+    size_t left = front.bytes->size() - front.offset;
+    if (written < left) {
+      front.offset += written;
+      written = 0;
+    } else {
+      written -= left;
+      output_.pop_front();
+    }
+  }
+}
+
 void Connection::update_interest() {
-  bool need_write = !output_.empty();
-  uint32_t events = (reading_paused_ ? 0u : (EPOLLIN | EPOLLRDHUP)) | (need_write ? EPOLLOUT : 0u);
+  uint32_t events = 0;
+  if (tls_) {
+    events = tls_events();
+  } else {
+    bool need_write = !output_.empty();
+    events = (reading_paused_ ? 0u : (EPOLLIN | EPOLLRDHUP)) | (need_write ? EPOLLOUT : 0u);
+  }
   if (events == registered_events_) {
     return;
   }
-  want_write_ = need_write;
+  want_write_ = (events & EPOLLOUT) != 0;
   registered_events_ = events;
   loop_.modify(fd_, events, this);
 }
@@ -233,6 +256,9 @@ void Connection::resume_reading() {
         conn->redeliver_buffered();
       }
     });
+  }
+  if (tls_ && tls_->has_pending()) {
+    schedule_tls_read();  // received bytes that epoll cannot report
   }
 }
 
@@ -283,6 +309,9 @@ void Connection::close(std::string_view reason) {
   log(LogLevel::kDebug, "conn ", id_, " ", peer_, " closed: ", reason);
   if (linger_timer_ != 0) {
     loop_.cancel_timer(linger_timer_);
+  }
+  if (tls_ && tls_->handshake_timer != 0) {
+    loop_.cancel_timer(tls_->handshake_timer);
   }
   loop_.remove(fd_);
   ::close(fd_);

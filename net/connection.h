@@ -14,6 +14,14 @@
 // pass (or when the socket becomes writable again), so everything queued for one connection in
 // one pass costs one system call. Above the high-water mark send() queues nothing and reports
 // it, so a reader that stops reading cannot grow memory without bound.
+//
+// TLS: a connection accepted by a TcpServer with a TlsContext speaks TLS from its first byte.
+// The handshake runs on the loop thread, driven by epoll readiness, and must finish within the
+// context's handshake timeout. The handler sees only decrypted bytes, still from the shared
+// read buffer. Queued output is gathered into records of up to 16 KiB, so many small frames
+// cost one SSL_write, and the high-water mark counts plaintext bytes not yet sent. A plain
+// connection pays one branch per read, flush and interest update for this, nothing per byte.
+// The TLS half of this class is in tls_connection.cc.
 
 #include <netinet/in.h>
 
@@ -26,6 +34,9 @@
 #include "net/event_loop.h"
 
 namespace parley::net {
+
+class TlsContext;
+class TlsStream;
 
 // Bytes encoded once and queued on any number of connections of one loop or several.
 using SharedBytes = std::shared_ptr<const std::string>;
@@ -53,6 +64,9 @@ enum class SendStatus {
 
 class Connection final : public IoHandler {
  public:
+  // Size of the per-thread read buffer: the most bytes one read hands to the handler.
+  static constexpr size_t kReadBufferBytes = 64 * 1024;
+
   Connection(EventLoop& loop, int fd, uint64_t id, const sockaddr_storage& peer);
   ~Connection() override;
   Connection(const Connection&) = delete;
@@ -89,8 +103,13 @@ class Connection final : public IoHandler {
   // Monotonic ms of the last byte received; used by idle sweeps.
   int64_t last_read_ms() const { return last_read_ms_; }
 
-  // Called by TcpServer when the connection is registered. Loop thread only.
-  void start(class TcpServer* server);
+  // True while the connection speaks TLS.
+  bool uses_tls() const { return tls_ != nullptr; }
+
+  // Called by TcpServer when the connection is registered; with `tls` the connection speaks
+  // TLS. It may close the connection at once (if OpenSSL cannot allocate the session), so the
+  // caller checks closed(). Loop thread only.
+  void start(class TcpServer* server, const TlsContext* tls = nullptr);
   void on_io(uint32_t events) override;
 
  private:
@@ -100,13 +119,31 @@ class Connection final : public IoHandler {
     size_t offset = 0;
   };
 
+  // The read buffer of the calling loop thread, kReadBufferBytes long.
+  static char* read_buffer();
+
   void handle_readable();
   void deliver(char* data, size_t len);
   void schedule_flush();
   void flush();
+  // Drops `written` bytes from the front of the output queue.
+  void consume_output(size_t written);
   void update_interest();
   void redeliver_buffered();
   SendStatus enqueue(SharedBytes bytes);
+
+  // TLS (tls_connection.cc).
+  void start_tls(const TlsContext& context);
+  void on_tls_io(uint32_t events);
+  void continue_tls_handshake();
+  bool check_first_tls_byte();
+  void reject_plain_http();
+  void on_tls_handshake_timeout(int64_t timeout_ms);
+  void read_tls();
+  void schedule_tls_read();
+  void flush_tls();
+  std::string_view next_tls_write();
+  uint32_t tls_events() const;
 
   EventLoop& loop_;
   int fd_;
@@ -127,6 +164,7 @@ class Connection final : public IoHandler {
   uint32_t registered_events_ = 0;
   int64_t last_read_ms_ = 0;
   TimerId linger_timer_ = 0;
+  std::unique_ptr<TlsStream> tls_;  // null on a plain connection
 };
 
 }  // namespace parley::net

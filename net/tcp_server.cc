@@ -55,9 +55,11 @@ bool parse_listen_address(const std::string& text, ListenAddress& out, std::stri
   return true;
 }
 
-TcpServer::TcpServer(EventLoop& loop, AcceptCallback on_accept)
+TcpServer::TcpServer(EventLoop& loop, AcceptCallback on_accept,
+                     std::shared_ptr<const TlsContext> tls)
     : loop_(loop),
       on_accept_(std::move(on_accept)),
+      tls_(std::move(tls)),
       // Ids carry the loop index in the top bits so they are unique across loops.
       next_id_((static_cast<uint64_t>(loop.index()) << 48) + 1) {}
 
@@ -184,7 +186,10 @@ void TcpServer::accept_ready() {
     auto conn = std::make_unique<Connection>(loop_, fd, id, peer);
     Connection& ref = *conn;
     connections_.emplace(id, std::move(conn));
-    ref.start(this);
+    ref.start(this, tls_.get());
+    if (ref.closed()) {
+      continue;  // no TLS session could be created; already logged
+    }
     on_accept_(ref);
   }
 }

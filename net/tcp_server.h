@@ -5,6 +5,10 @@
 // loop binds its own socket to the same address with SO_REUSEPORT, so the kernel spreads new
 // connections over the loops and no accept is ever shared. The TcpServer owns its connections;
 // other loops reach one by posting to this loop and calling find(id).
+//
+// With a TlsContext every accepted connection speaks TLS: there is no plain fallback on the
+// same port, because a mixed port would let a mistyped http:// URL send passwords and tokens
+// in clear text. A plain HTTP request on a TLS port gets a 400 that says to use https://.
 
 #include <cstdint>
 #include <functional>
@@ -15,6 +19,7 @@
 
 #include "net/connection.h"
 #include "net/event_loop.h"
+#include "net/tls_context.h"
 
 namespace parley::net {
 
@@ -32,7 +37,10 @@ class TcpServer final : public IoHandler {
   // Called for every accepted connection; it must give the connection a handler.
   using AcceptCallback = std::function<void(Connection&)>;
 
-  TcpServer(EventLoop& loop, AcceptCallback on_accept);
+  // With `tls`, every accepted connection speaks TLS (see above); the context is shared with
+  // the other loops' servers.
+  TcpServer(EventLoop& loop, AcceptCallback on_accept,
+            std::shared_ptr<const TlsContext> tls = nullptr);
   ~TcpServer() override;
 
   // Creates the listening socket and starts accepting. Throws std::runtime_error with the
@@ -59,6 +67,7 @@ class TcpServer final : public IoHandler {
 
   EventLoop& loop_;
   AcceptCallback on_accept_;
+  std::shared_ptr<const TlsContext> tls_;
   int listen_fd_ = -1;
   uint16_t bound_port_ = 0;
   bool paused_ = false;

@@ -40,6 +40,12 @@ Options:
                            (default 50)
   --login-failures N       failed logins per minute per client address before logins from
                            it are rejected with 429; 0 = no limit (default 10)
+  --tls-cert FILE          serve HTTPS and WSS with this PEM certificate chain; every
+                           connection on the port must then speak TLS 1.2 or 1.3
+  --tls-key FILE           the PEM private key of --tls-cert (required with it)
+  --tls-handshake-timeout MS
+                           close a connection whose TLS handshake is not complete this many
+                           milliseconds after the accept (default 10000)
   --log-level LEVEL        debug, info, warn or error (default info)
   --help                   print this help and exit
 )";
@@ -116,6 +122,13 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
       } else {
         config.login_failures_per_minute = static_cast<double>(number);
       }
+    } else if (flag == "--tls-cert") {
+      config.tls.cert_file = value;
+    } else if (flag == "--tls-key") {
+      config.tls.key_file = value;
+    } else if (flag == "--tls-handshake-timeout") {
+      if (!need_positive("--tls-handshake-timeout")) return 2;
+      config.tls.handshake_timeout_ms = number;
     } else if (flag == "--log-level") {
       LogLevel level;
       if (!parley::net::parse_log_level(value, level)) {
@@ -127,6 +140,10 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
       std::fprintf(stderr, "parleyd: unknown option %s (see --help)\n", argv[i - 1]);
       return 2;
     }
+  }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    std::fprintf(stderr, "parleyd: --tls-cert and --tls-key must be given together\n");
+    return 2;
   }
   return 0;
 }
@@ -183,9 +200,13 @@ int main(int argc, char** argv) {
     parley::net::log(LogLevel::kError, "parleyd failed to start: ", e.what());
     return 1;
   }
+  std::string tls_note;
+  if (server.config().tls.enabled()) {
+    tls_note = " (TLS only, certificate " + server.config().tls.cert_file + ")";
+  }
   parley::net::log(LogLevel::kInfo, "parleyd listening on ", server.config().listen.host, ":",
-                   server.bound_port(), " with ", server.config().threads, " loop threads and ",
-                   server.config().store_threads, " store threads; store ",
+                   server.bound_port(), tls_note, " with ", server.config().threads,
+                   " loop threads and ", server.config().store_threads, " store threads; store ",
                    redact_url(server.config().db_url), "; media ", server.config().media_dir,
                    "; web client ", server.web_files().size(), " files from ",
                    server.config().web_dir, "; up to ", descriptors,
