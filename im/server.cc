@@ -2,11 +2,16 @@
 
 #include <xxhash.h>
 
+#include <chrono>
 #include <future>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
+#include "im/chat_session.h"
 #include "im/client_handler.h"
 #include "net/log.h"
+#include "net/socket_address.h"
 
 namespace parley::im {
 
@@ -66,6 +71,12 @@ void Server::start() {
 
   // Bind loop 0 first: with port 0 it picks the port that every other loop then shares.
   net::ListenAddress address = config_.listen;
+  try {
+    net::check_address_free(address);
+  } catch (const std::exception&) {
+    stop();
+    throw;
+  }
   for (auto& ctx : loops_) {
     std::promise<std::string> bound;
     LoopContext* raw = ctx.get();
@@ -88,10 +99,34 @@ void Server::start() {
   bound_port_ = address.port;
 }
 
+void Server::close_sessions_gracefully() {
+  for (auto& ctx : loops_) {
+    LoopContext* raw = ctx.get();
+    raw->loop.post([raw] {
+      // Copied first: closing a session may remove it from the map.
+      std::vector<ChatSession*> sessions;
+      for (auto& [user, list] : raw->sessions) {
+        sessions.insert(sessions.end(), list.begin(), list.end());
+      }
+      for (ChatSession* session : sessions) {
+        session->close(1001, "server is shutting down");
+      }
+    });
+  }
+  // Clients answer a Close within a round trip; waiting longer would only delay the exit.
+  constexpr auto kGrace = std::chrono::milliseconds(1000);
+  auto deadline = std::chrono::steady_clock::now() + kGrace;
+  while (metrics_.websocket_sessions.load(std::memory_order_relaxed) > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 void Server::stop() {
   if (threads_.empty()) {
     return;
   }
+  close_sessions_gracefully();
   for (auto& ctx : loops_) {
     LoopContext* raw = ctx.get();
     std::promise<void> done;

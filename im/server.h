@@ -100,6 +100,10 @@ class Server {
   void post(int index, net::Task task) { context(index).loop.post(std::move(task)); }
 
  private:
+  // Sends Close 1001 to every chat session and waits up to a second for them to end. Main
+  // thread, while the loops still run.
+  void close_sessions_gracefully();
+
   ServerConfig config_;
   Metrics metrics_;
   RateLimiter message_limiter_;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "net/log.h"
+#include "net/socket_address.h"
 
 namespace parley::net {
 
@@ -73,23 +74,8 @@ void TcpServer::listen(const ListenAddress& address) {
   loop_.assert_in_loop_thread();
   sockaddr_storage storage{};
   socklen_t length = 0;
-  int family = AF_INET;
-  if (inet_pton(AF_INET, address.host.c_str(),
-                &reinterpret_cast<sockaddr_in*>(&storage)->sin_addr) == 1) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&storage);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(address.port);
-    length = sizeof(sockaddr_in);
-  } else {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
-    if (inet_pton(AF_INET6, address.host.c_str(), &in6->sin6_addr) != 1) {
-      throw std::runtime_error("invalid listen address " + address.host);
-    }
-    family = AF_INET6;
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(address.port);
-    length = sizeof(sockaddr_in6);
-  }
+  to_sockaddr(address, storage, length);
+  int family = storage.ss_family;
   std::string where = address.host + ":" + std::to_string(address.port);
   listen_fd_ = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) {
