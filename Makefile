@@ -4,12 +4,16 @@
 #   make test    install what is missing, build, run every test
 #   make build   build only
 #   make format  apply .clang-format to the C++ sources
+#   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS (build-fuzz)
+#   make asan    build with ASan and UBSan (clang) and run every test (build-asan)
+#   make tsan    build with TSan (clang) and run every test (build-tsan)
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
+FUZZ_SECONDS ?= 60
 
-.PHONY: all build run test deps test-deps format clean
+.PHONY: all build run test deps test-deps format clean fuzz asan tsan clang-deps
 
 all: build
 
@@ -36,5 +40,26 @@ test: test-deps build
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
+# Fuzzing and the sanitizer builds use clang 14 and its runtimes (libclang-rt-14-dev).
+clang-deps:
+	@command -v clang++ >/dev/null && test -f "$$(clang++ -print-runtime-dir)/libclang_rt.fuzzer-x86_64.a" || \
+	  { echo "fuzz, asan and tsan need clang: apt-get install -y clang libclang-rt-14-dev" >&2; exit 1; }
+
+# Fails when a fuzzer finds a crash, and leaves the input in build-fuzz/artifacts/.
+fuzz: deps clang-deps
+	cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON
+	cmake --build build-fuzz --target parley_fuzzers -j $(JOBS)
+	fuzz/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+asan: test-deps clang-deps
+	cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_SANITIZE=address,undefined
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j 2
+
+tsan: test-deps clang-deps
+	cmake -S . -B build-tsan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j 2
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-fuzz build-asan build-tsan
