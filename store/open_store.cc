@@ -1,4 +1,12 @@
 // open_store: picks the backend from the scheme of a database URL.
+//
+// URL forms:
+//   sqlite:PATH                                         a database file, created if missing
+//   mysql://USER:PASSWORD@HOST:PORT/DATABASE            MySQL or MariaDB over TCP (port 3306
+//                                                       when left out)
+//   mysql://USER:PASSWORD@/DATABASE?socket=PATH         the same over a unix socket
+// The MySQL password may instead come from PARLEY_DB_PASSWORD or from the file named by
+// PARLEY_DB_PASSWORD_FILE; see store/mysql_url.h for the details.
 
 #include <algorithm>
 #include <cctype>
@@ -8,13 +16,16 @@
 #include <string_view>
 #include <system_error>
 
+#include "store/mysql_store.h"
+#include "store/mysql_url.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
 
 namespace parley::store {
 namespace {
 
-constexpr std::string_view kExpectedForms = "expected sqlite:PATH";
+constexpr std::string_view kExpectedForms =
+    "expected sqlite:PATH or mysql://USER:PASSWORD@HOST:PORT/DATABASE";
 
 // Opens "sqlite:PATH". `rest` is the URL after "sqlite:".
 std::unique_ptr<Store> open_sqlite(std::string_view rest) {
@@ -35,15 +46,22 @@ std::unique_ptr<Store> open_sqlite(std::string_view rest) {
   return std::make_unique<SqliteStore>(path.string());
 }
 
+// Opens "mysql://...". `rest` is the URL after "mysql:". The parser's errors never quote the
+// password.
+std::unique_ptr<Store> open_mysql(std::string_view rest) {
+  return std::make_unique<MysqlStore>(parse_mysql_url(rest));
+}
+
 struct Backend {
   std::string_view scheme;
   std::unique_ptr<Store> (*open)(std::string_view rest);
 };
 
-// A new backend (MySQL, for one) adds its scheme here. Its opener receives the URL after
-// "scheme:" and must keep any password in it out of error messages.
+// A new backend adds its scheme here. Its opener receives the URL after "scheme:" and must keep
+// any password in it out of error messages.
 constexpr Backend kBackends[] = {
     {"sqlite", &open_sqlite},
+    {"mysql", &open_mysql},
 };
 
 // A URL scheme as RFC 3986 defines it: a letter, then letters, digits, '+', '-' or '.'.
