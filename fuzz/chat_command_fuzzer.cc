@@ -111,8 +111,8 @@ bool same_value(const rapidjson::Value& a, const rapidjson::Value& b) {
 }
 
 void compare_parsers(std::string_view text) {
-  const auto brackets = static_cast<size_t>(std::count_if(
-      text.begin(), text.end(), [](char c) { return c == '[' || c == '{'; }));
+  const auto brackets = static_cast<size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return c == '[' || c == '{'; }));
   if (brackets > kMaxBracketsForRecursiveParse) {
     return;
   }

@@ -33,8 +33,8 @@ inline ChunkedInput read_chunked_input(const uint8_t* data, size_t size) {
   const size_t count = std::min<size_t>(data[0] & 0x0F, size - 1);
   input.variant = data[0] >> 4;
   const uint8_t* sizes = data + 1;
-  input.payload = std::string_view(reinterpret_cast<const char*>(data + 1 + count),
-                                   size - 1 - count);
+  input.payload =
+      std::string_view(reinterpret_cast<const char*>(data + 1 + count), size - 1 - count);
   if (count == 0) {
     input.chunks.push_back(input.payload);
     return input;

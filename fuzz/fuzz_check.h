@@ -14,5 +14,6 @@ namespace parley::fuzz {
 
 }  // namespace parley::fuzz
 
-#define FUZZ_CHECK(condition) \
-  ((condition) ? static_cast<void>(0) : ::parley::fuzz::check_failed(#condition, __FILE__, __LINE__))
+#define FUZZ_CHECK(condition)         \
+  ((condition) ? static_cast<void>(0) \
+               : ::parley::fuzz::check_failed(#condition, __FILE__, __LINE__))

@@ -113,7 +113,8 @@ void check_request(const HttpRequest& request, const HttpLimits& limits) {
   const std::string again = serialize(request);
   // Writing adds a space after each colon, so the header block may grow past the limits the
   // request was parsed with.
-  const HttpLimits roomy{.max_header_bytes = again.size() + 1, .max_body_bytes = request.body.size()};
+  const HttpLimits roomy{.max_header_bytes = again.size() + 1,
+                         .max_body_bytes = request.body.size()};
   HttpRequest reparsed;
   const ParseResult result = net::parse_http_request(again, roomy, reparsed);
   FUZZ_CHECK(result.status == ParseStatus::kComplete);
@@ -121,8 +122,8 @@ void check_request(const HttpRequest& request, const HttpLimits& limits) {
   FUZZ_CHECK(describe(reparsed) == describe(request));
 }
 
-// What a connection makes of its bytes: the requests in order, then either an error status
-// or the bytes left waiting for the rest of a request.
+// The result of a connection's bytes: the requests in order, then either an error status or
+// the count of bytes left waiting for the rest of a request.
 struct Outcome {
   std::vector<std::string> requests;
   int error_status = 0;

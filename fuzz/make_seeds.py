@@ -14,13 +14,14 @@ CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
 def chunked(payload, sizes=(), variant=0):
     """Prefix a payload with the header of chunked_input.h: chunk sizes and a variant."""
-    assert len(sizes) <= 15 and 0 <= variant <= 15
+    assert len(sizes) <= 15
+    assert 0 <= variant <= 15
     header = bytes([(variant << 4) | len(sizes)] + [size - 1 for size in sizes])
     return header + payload
 
 
 def masked_frame(opcode, payload, fin=True, key=b"\x37\xfa\x21\x3d"):
-    """A client frame as RFC 6455 section 5.2 lays it out, masked with `key`."""
+    """Return a client frame laid out as in RFC 6455 section 5.2, masked with `key`."""
     first = (0x80 if fin else 0) | opcode
     length = len(payload)
     if length < 126:

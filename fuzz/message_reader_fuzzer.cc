@@ -67,8 +67,7 @@ void check_event(const Event& event, const ReaderLimits& limits) {
       FUZZ_CHECK(event.close_code == 1005 || ws::is_valid_received_close_code(event.close_code));
       break;
     case Type::kError:
-      FUZZ_CHECK(event.close_code == 1002 || event.close_code == 1007 ||
-                 event.close_code == 1009);
+      FUZZ_CHECK(event.close_code == 1002 || event.close_code == 1007 || event.close_code == 1009);
       FUZZ_CHECK(!event.reason.empty());
       break;
     case Type::kNeedMore:
