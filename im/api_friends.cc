@@ -12,12 +12,21 @@
 namespace parley::im {
 
 namespace {
-void notify_request(Server& server, const store::FriendRequest& request) {
+// Writes REQ with both users' USER objects, so that a client can show who asked without
+// looking the ids up. A user deleted meanwhile is left out.
+void write_request_with_users(JsonWriter& w, const store::FriendRequest& request,
+                              store::Store& store) {
+  std::optional<store::User> from = store.get_user(request.from);
+  std::optional<store::User> to = store.get_user(request.to);
+  write_request(w, request, from ? &*from : nullptr, to ? &*to : nullptr);
+}
+
+void notify_request(Server& server, const store::FriendRequest& request, store::Store& store) {
   std::string json = json_object([&](JsonWriter& w) {
     w.Key("cmd");
     w.Int(51);
     w.Key("request");
-    write_request(w, request);
+    write_request_with_users(w, request, store);
   });
   route_frame(server, {request.from, request.to},
               std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, json)));
@@ -38,10 +47,10 @@ void notify_unfriended(Server& server, int64_t to, int64_t other) {
               std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, json)));
 }
 
-std::string request_body(const store::FriendRequest& request) {
+std::string request_body(const store::FriendRequest& request, store::Store& store) {
   return json_object([&](JsonWriter& w) {
     w.Key("request");
-    write_request(w, request);
+    write_request_with_users(w, request, store);
   });
 }
 
@@ -67,8 +76,8 @@ ApiResult answer_request(ApiCall& call, store::Store& store, bool accept) {
   if (accept) {
     invalidate_conv(*call.server, store::ConvKey::direct(answered->from, answered->to));
   }
-  notify_request(*call.server, *answered);
-  return json_response(200, request_body(*answered));
+  notify_request(*call.server, *answered, store);
+  return json_response(200, request_body(*answered, store));
 }
 }  // namespace
 
@@ -90,8 +99,8 @@ ApiResult api_send_friend_request(ApiCall& call, store::Store& store) {
   if (request.state == store::RequestState::kAccepted) {
     invalidate_conv(*call.server, store::ConvKey::direct(call.user, *to));
   }
-  notify_request(*call.server, request);
-  return json_response(201, request_body(request));
+  notify_request(*call.server, request, store);
+  return json_response(201, request_body(request, store));
 }
 
 ApiResult api_list_friend_requests(ApiCall& call, store::Store& store) {
@@ -102,7 +111,7 @@ ApiResult api_list_friend_requests(ApiCall& call, store::Store& store) {
                            w.StartArray();
                            for (const auto& request : requests) {
                              if ((request.to == call.user) == incoming) {
-                               write_request(w, request);
+                               write_request_with_users(w, request, store);
                              }
                            }
                            w.EndArray();

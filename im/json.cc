@@ -21,7 +21,8 @@ void write_user(JsonWriter& w, const store::User& user) {
   w.EndObject();
 }
 
-void write_request(JsonWriter& w, const store::FriendRequest& request) {
+void write_request(JsonWriter& w, const store::FriendRequest& request,
+                   const store::User* from_user, const store::User* to_user) {
   static constexpr const char* kStates[] = {"pending", "accepted", "declined"};
   w.StartObject();
   w.Key("id");
@@ -34,6 +35,14 @@ void write_request(JsonWriter& w, const store::FriendRequest& request) {
   w.String(kStates[static_cast<int>(request.state)]);
   w.Key("created");
   w.Int64(request.created);
+  if (from_user != nullptr) {
+    w.Key("from_user");
+    write_user(w, *from_user);
+  }
+  if (to_user != nullptr) {
+    w.Key("to_user");
+    write_user(w, *to_user);
+  }
   w.EndObject();
 }
 

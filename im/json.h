@@ -17,7 +17,9 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void write_string(JsonWriter& w, std::string_view text);
 void write_user(JsonWriter& w, const store::User& user);
-void write_request(JsonWriter& w, const store::FriendRequest& request);
+// REQ. When given, the two users' USER objects are added as from_user and to_user.
+void write_request(JsonWriter& w, const store::FriendRequest& request,
+                   const store::User* from_user = nullptr, const store::User* to_user = nullptr);
 void write_group(JsonWriter& w, const store::Group& group);
 // Writes the message's fields (without "cmd") as seen by `reader`, whose side fixes `conv`.
 void write_message_fields(JsonWriter& w, const store::Message& message, int64_t reader);

@@ -47,6 +47,11 @@ async function refreshRequests() {
   const data = await api('GET', '/api/friends/requests');
   state.incoming = data.incoming ?? [];
   state.outgoing = data.outgoing ?? [];
+  // Each request carries both users, so names show even for people this tab has not seen.
+  for (const request of [...state.incoming, ...state.outgoing]) {
+    if (request.from_user) rememberUser(request.from_user);
+    if (request.to_user) rememberUser(request.to_user);
+  }
   renderRequests();
 }
 
@@ -191,8 +196,6 @@ export async function onCreateGroup(event) {
 
 function renderRequests() {
   const incoming = state.incoming.map((request) => el('li', { className: 'request' },
-    // NOTE: a request carries only user ids, so a sender that this tab has not
-    // seen in search, friends or group members shows as "user #ID".
     el('span', { className: 'entry-name' }, userName(request.from)),
     el('span', { className: 'request-actions' },
       el('button', {
