@@ -25,6 +25,18 @@ bool valid_username(std::string_view name) {
   return true;
 }
 
+// Usernames are compared without regard to case, so that "Dave" cannot pose as "dave". They
+// hold ASCII only (see valid_username), so lower-casing them is the whole canonical form.
+std::string canonical_username(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return lower;
+}
+
 std::string user_body(const store::User& user) {
   return json_object([&](JsonWriter& w) {
     w.Key("user");
@@ -52,7 +64,8 @@ ApiResult api_register(ApiCall& call, store::Store& store) {
       nickname = *given;
     }
   }
-  auto user = store.create_user(*username, hash_password(*password), nickname, unix_ms());
+  auto user = store.create_user(canonical_username(*username), hash_password(*password),
+                                nickname, unix_ms());
   if (!user) {
     return error_response(409, "conflict", "username is taken");
   }
@@ -77,7 +90,7 @@ ApiResult api_login(ApiCall& call, store::Store& store) {
     return error_response(429, "rate_limited",
                           "too many failed logins from this address; retry in a minute");
   }
-  auto credentials = store.find_credentials(*username);
+  auto credentials = store.find_credentials(canonical_username(*username));
   // Hash even for an unknown name, so response time does not reveal which names exist.
   static const std::string kDummyHash = hash_password("parley-dummy-password");
   bool ok = verify_password(*password, credentials ? credentials->password_hash : kDummyHash) &&
@@ -119,7 +132,7 @@ ApiResult api_search_users(ApiCall& call, store::Store& store) {
   if (query.empty() || query.size() > 32) {
     return bad_request("query must be 1-32 characters");
   }
-  auto users = store.search_users(query, 20);
+  auto users = store.search_users(canonical_username(query), 20);
   return json_response(200, json_object([&](JsonWriter& w) {
                          w.Key("users");
                          w.StartArray();

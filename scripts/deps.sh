@@ -9,8 +9,8 @@
 set -eu
 
 BUILD_PACKAGES="cmake g++ make pkg-config libssl-dev rapidjson-dev libxxhash-dev doctest-dev \
-libsqlite3-dev zlib1g-dev libbenchmark-dev default-libmysqlclient-dev libhiredis-dev"
-TEST_PACKAGES="python3 python3-websockets chromium mariadb-server redis-server openssl curl"
+libsqlite3-dev zlib1g-dev libbenchmark-dev default-libmysqlclient-dev"
+TEST_PACKAGES="python3 python3-websockets chromium mariadb-server openssl curl"
 
 case "${1:-build}" in
   build) wanted="$BUILD_PACKAGES" ;;

@@ -182,6 +182,26 @@ class AccountTests(ServerTestCase):
         self.assertIn(second["id"], ids, "search misses a second user whose name starts with the query")
         self.assertNotIn(other["id"], ids, "search matched a user whose name only contains the query")
 
+    def test_usernames_ignore_case(self):
+        name = "Case" + uuid.uuid4().hex[:8]
+        status, body = self.server.register(name)
+        self.assertEqual(status, 201, f"registering {name!r} returned {status} {body!r}")
+        self.assertEqual(body["user"]["username"], name.lower(), "the stored username is not lower case")
+        self.assertEqual(body["user"]["nickname"], name, "the default nickname lost the typed case")
+
+        status, body = self.server.register(name.upper())
+        self.assertEqual(status, 409, f"{name.upper()!r} was accepted beside {name!r}: {body!r}")
+        self.assertErrorBody(body, "conflict")
+
+        status, body, _ = self.server.api("POST", "/api/login",
+                                          {"username": name.upper(), "password": PASSWORD})
+        self.assertEqual(status, 200, f"login with the name in upper case returned {status} {body!r}")
+        token = body["token"]
+        status, body, _ = self.server.api("GET", f"/api/users?query={name[:6].upper()}", token=token)
+        self.assertEqual(status, 200, f"user search returned {status} {body!r}")
+        self.assertIn(name.lower(), [u["username"] for u in body["users"]],
+                      "an upper-case query does not find the user")
+
     def test_user_search_limit(self):
         prefix = "lim" + uuid.uuid4().hex[:8]
         token = None
