@@ -4,6 +4,10 @@ The environment variable PARLEYD names the server binary and PARLEY_WEB_DIR the
 web client folder. Without them the harness falls back to build/parleyd and web/
 in this repository. Every wait is bounded, so a hung server fails a test instead
 of hanging the suite.
+
+Each Server stores its data in a new SQLite file, or, when PARLEY_TEST_DB_URL
+names a MySQL or MariaDB server (mysql://USER:PASSWORD@HOST:PORT/DATABASE), in a
+new database there that cleanup() drops (see mysql_db.py).
 """
 
 import asyncio
@@ -24,9 +28,12 @@ import uuid
 import websockets
 import websockets.exceptions
 
+import mysql_db
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PARLEYD = os.environ.get("PARLEYD", os.path.join(REPO_ROOT, "build", "parleyd"))
 WEB_DIR = os.environ.get("PARLEY_WEB_DIR", os.path.join(REPO_ROOT, "web"))
+DB_URL = os.environ.get("PARLEY_TEST_DB_URL")
 
 PASSWORD = "correct-horse-battery"
 START_TIMEOUT = 10.0
@@ -64,6 +71,8 @@ class Server:
         self.extra_args = list(extra_args)  # appended to the parleyd command line
         self.tmp = tempfile.mkdtemp(prefix="parley-it-")
         self.db_path = os.path.join(self.tmp, "parley.db")
+        # The parleyd --db URL: a fresh database on the PARLEY_TEST_DB_URL server, or the file.
+        self.db_url = mysql_db.create_database(DB_URL) if DB_URL else f"sqlite:{self.db_path}"
         self.media_dir = os.path.join(self.tmp, "media")
         self.log_path = os.path.join(self.tmp, "parleyd.log")
         self.port = None
@@ -81,7 +90,7 @@ class Server:
         command = [
             PARLEYD,
             "--listen", f"127.0.0.1:{self.port}",
-            "--db", f"sqlite:{self.db_path}",
+            "--db", self.db_url,
             "--media-dir", self.media_dir,
             "--web-dir", WEB_DIR,
             "--threads", "2",
@@ -146,11 +155,13 @@ class Server:
         self._kill()
 
     def cleanup(self):
-        """Stop the server if it still runs and remove its temporary folder."""
+        """Stop the server if it still runs and remove its temporary folder and database."""
         try:
             self.stop()
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            if DB_URL:
+                mysql_db.drop_database(self.db_url)
 
     def _kill(self):
         if self.proc is not None and self.proc.poll() is None:
