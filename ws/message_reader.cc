@@ -74,7 +74,9 @@ size_t MessageReader::read_header(const uint8_t* data, size_t len, Event& event)
   }
   const auto opcode = static_cast<Opcode>(opcode_bits);
   if (is_control(opcode)) {
-    // §5.5: control frames must not be fragmented and carry at most 125 bytes.
+    // §5.5: control frames must not be fragmented and carry at most 125 bytes. The length is
+    // judged from byte 1 alone, so a control frame in the 16- or 64-bit length form fails even
+    // when the value that follows is 125 or less.
     if (!fin) {
       return fail(CloseCode::kProtocolError, "fragmented control frame", event);
     }

@@ -48,6 +48,10 @@ struct Event {
 // call returns the same kError. After kClose every call returns kNeedMore and consumes
 // nothing, since no data may follow a Close frame (§5.5.1).
 //
+// Length forms: a data frame whose length is written in a longer form than needed is accepted,
+// since the minimal-form rule of §5.2 binds senders. A control frame must use the 7-bit form and
+// fails with 1002 otherwise.
+//
 // Memory: an unfragmented message or control frame is returned in place, with no copy and no
 // allocation, so the input buffer must be able to hold a whole frame, up to
 // max_message_bytes + kMaxFrameHeader bytes. Fragments are unmasked and moved into the

@@ -107,7 +107,7 @@ class Session:
         self.test.assertEqual(frame.payload, bytes(payload), "Pong payload differs from the Ping's")
 
     def expect_close(self, *codes, allow_empty=False, timeout=None):
-        """Check for a Close with one of `codes`, answer it, and check that TCP is closed."""
+        """Check for a Close with one of `codes`, reply with a Close, and check that TCP is closed."""
         if self.ended:
             return
         frame = self.next_frame(timeout)
@@ -123,7 +123,7 @@ class Session:
         self.finish_close(code)
 
     def finish_close(self, code):
-        """Answer the server's Close and check that the server then closes TCP."""
+        """Reply to the server's Close and check that the server then closes TCP."""
         reply = close_payload(code) if code is not None else b""
         try:
             self.client.send(encode_frame(OP_CLOSE, reply))

@@ -67,7 +67,7 @@ class ServerProcess:
         raise NotImplementedError
 
     def wait_ready(self):
-        """Return once the server accepts and answers; raise when it does not."""
+        """Return once the server accepts connections and responds; raise when it does not."""
         raise NotImplementedError
 
     def start(self):
@@ -212,9 +212,10 @@ class ParleydServer(ServerProcess):
 class Target:
     """What a case needs to know about the binary under test.
 
-    `expect_reply` turns "the server processed this message" into a check that
-    fits the binary: parley-echo echoes it, parleyd answers a text message
-    with a JSON frame and closes with 1003 on a binary one.
+    `check_reply` turns "the server processed this message" into a check that
+    fits the binary: parley-echo echoes it, and parleyd replies to a text
+    message with a JSON frame. parleyd closes with 1003 on a binary message,
+    so `accepts_binary` is False for it.
     """
 
     name = "target"

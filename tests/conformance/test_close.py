@@ -1,7 +1,7 @@
 """Case group 7 (close handling): the closing handshake of RFC 6455 section 7.
 
-The server answers a Close with a Close carrying the same code (or an empty
-one for an empty body) and then closes TCP itself. A 1-byte body, a body over
+The server replies to a Close with a Close carrying the same code (or an
+empty one for an empty body) and then closes TCP itself. A 1-byte body, a body over
 125 bytes, and a code that must not appear on the wire fail with 1002; a reason
 that is not UTF-8 fails with 1007. Data after a Close is ignored.
 """

@@ -1,7 +1,7 @@
-"""Case group 5 (fragmentation): messages in several frames, control frames
-between fragments, and the faults RFC 6455 section 5.4 names: a fragmented
-control frame, a continuation with nothing to continue, and a new data frame
-inside a fragmented message all fail with 1002.
+"""Case group 5 (fragmentation): messages in several frames, and control
+frames between fragments. RFC 6455 section 5.4 makes three faults fail with
+1002: a fragmented control frame, a continuation with nothing to continue, and
+a new data frame inside a fragmented message.
 """
 
 import time

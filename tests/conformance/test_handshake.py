@@ -159,7 +159,7 @@ class HandshakeEcho(HandshakeCases, EchoCase):
 
     def test_request_with_body(self):
         with self.case("request with a body"):
-            client, _, response = self.request((("Content-Length", "5"),))
+            _, _, response = self.request((("Content-Length", "5"),))
             self.assertEqual(response.status, 413, f"body: {response.body!r}")
 
 

@@ -1,5 +1,5 @@
 """Idle timeout: a session that stays silent gets a Ping from the server, and
-one that does not answer is closed.
+one that sends no Pong back is closed.
 
 parley-echo pings after one idle period (--idle-timeout in ms) and starts the
 closing handshake with 1001 after a second. parleyd's /chat pings after half

@@ -1,7 +1,7 @@
 """Case groups 9 (limits and performance) and 10 (automatic fragmentation).
 
-Both servers run with a 16 MiB message limit. A message at the limit passes;
-one over it fails with 1009 as soon as a frame header shows the excess, before
+Both servers run with a 16 MiB message limit. A message at the limit passes.
+One over it fails with 1009 as soon as a frame header shows the excess, before
 its payload is sent. Large messages, many fragments, byte-wise writes and
 bursts of small messages check that the reader keeps up without losing data.
 """

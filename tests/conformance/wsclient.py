@@ -42,8 +42,12 @@ def encode_frame(opcode, payload=b"", fin=True, rsv=0, mask=True, mask_key=None,
     first = (0x80 if fin else 0) | rsv | opcode
     mask_bit = 0x80 if mask else 0
     value = len(payload) if length is None else length
-    if length_bytes is None:
-        length_bytes = 0 if value <= 125 else (2 if value <= 0xFFFF else 8)
+    if length_bytes is None and value <= 125:
+        length_bytes = 0
+    elif length_bytes is None and value <= 0xFFFF:
+        length_bytes = 2
+    elif length_bytes is None:
+        length_bytes = 8
     if length_bytes == 0:
         header = struct.pack("!BB", first, mask_bit | value)
     elif length_bytes == 2:
@@ -118,9 +122,10 @@ class Frame:
         return struct.unpack("!H", self.payload[:2])[0]
 
     def __repr__(self):
-        shown = self.payload[:60]
-        more = "..." if len(self.payload) > 60 else ""
-        return f"Frame(opcode={self.opcode:#x}, fin={self.fin}, rsv={self.rsv:#x}, len={len(self.payload)}, {shown!r}{more})"
+        preview = self.payload[:60]
+        ellipsis = "..." if len(self.payload) > 60 else ""
+        return (f"Frame(opcode={self.opcode:#x}, fin={self.fin}, rsv={self.rsv:#x}, "
+                f"len={len(self.payload)}, {preview!r}{ellipsis})")
 
 
 class ConnectionClosed(Exception):
