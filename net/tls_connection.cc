@@ -212,7 +212,10 @@ void Connection::read_tls() {
     case TlsStatus::kWantRead:
       break;
     case TlsStatus::kWantWrite:
-      // OpenSSL must send something (an alert, a key update) before it can read on.
+      // OpenSSL must finish sending something before it reads on, which its API allows.
+      // NOTE: no test reaches this. In the key update unit test OpenSSL 3.0 sends its
+      // KeyUpdate reply with the next SSL_write, and ssl3_send_alert queues an alert (such as
+      // no_renegotiation) behind pending output instead of failing the read.
       tls_->read_wants_write = true;
       break;
     case TlsStatus::kClosed:

@@ -1,8 +1,11 @@
 #include "net/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace parley::net {
@@ -18,6 +21,17 @@ constexpr const char* kTls12Ciphers =
 [[noreturn]] void throw_tls_error(const std::string& what) {
   throw std::runtime_error(what + ": " + take_tls_error("unknown OpenSSL error"));
 }
+
+// Throws for a certificate or key file that could not be loaded, naming the file.
+[[noreturn]] void throw_load_error(const char* what, const std::string& path) {
+  unsigned long code = ERR_peek_error();
+  if (!ERR_SYSTEM_ERROR(code) && ERR_GET_LIB(code) == ERR_LIB_PEM &&
+      ERR_GET_REASON(code) == PEM_R_NO_START_LINE) {
+    throw_tls_error(std::string("failed to load the TLS ") + what + " from '" + path +
+                    "' (expected a PEM file)");
+  }
+  throw_tls_error(std::string("failed to load the TLS ") + what + " from '" + path + "'");
+}
 }  // namespace
 
 std::string take_tls_error(const char* fallback) {
@@ -26,7 +40,9 @@ std::string take_tls_error(const char* fallback) {
     return fallback;
   }
   std::string text;
-  if (const char* reason = ERR_reason_error_string(code)) {
+  if (ERR_SYSTEM_ERROR(code)) {
+    text = std::strerror(ERR_GET_REASON(code));
+  } else if (const char* reason = ERR_reason_error_string(code)) {
     text = reason;
   } else {
     char buffer[256];
@@ -60,12 +76,18 @@ TlsContext::TlsContext(const TlsOptions& options)
                                SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_OFF);
     if (SSL_CTX_use_certificate_chain_file(ctx_, options.cert_file.c_str()) != 1) {
-      throw_tls_error("failed to load the TLS certificate chain from '" + options.cert_file +
-                      "' (expected PEM)");
+      throw_load_error("certificate chain", options.cert_file);
     }
+    // SSL_CTX_use_PrivateKey_file already compares the key with the certificate and fails with
+    // X509_R_KEY_VALUES_MISMATCH; SSL_CTX_check_private_key below covers any other path.
     if (SSL_CTX_use_PrivateKey_file(ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      throw_tls_error("failed to load the TLS private key from '" + options.key_file +
-                      "' (expected PEM)");
+      unsigned long code = ERR_peek_last_error();
+      if (ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
+        ERR_clear_error();
+        throw std::runtime_error("the TLS private key '" + options.key_file +
+                                 "' does not match the certificate '" + options.cert_file + "'");
+      }
+      throw_load_error("private key", options.key_file);
     }
     if (SSL_CTX_check_private_key(ctx_) != 1) {
       throw_tls_error("the TLS private key '" + options.key_file +

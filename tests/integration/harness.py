@@ -67,8 +67,10 @@ def conv_with(user):
 class Server:
     """A parleyd process on a free port with its own database and media folder."""
 
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), ssl_context=None):
         self.extra_args = list(extra_args)  # appended to the parleyd command line
+        # With an ssl.SSLContext, HTTP and WebSocket traffic use TLS (https://, wss://).
+        self.ssl_context = ssl_context
         self.tmp = tempfile.mkdtemp(prefix="parley-it-")
         self.db_path = os.path.join(self.tmp, "parley.db")
         # The parleyd --db URL: a fresh database on the PARLEY_TEST_DB_URL server, or the file.
@@ -106,8 +108,11 @@ class Server:
         last_error = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                code = self.proc.returncode
+                self.proc = None  # nothing left to stop
+                self._close_log()
                 raise RuntimeError(
-                    f"parleyd exited with code {self.proc.returncode} during start-up; "
+                    f"parleyd exited with code {code} during start-up; "
                     f"log tail:\n{self.log_tail()}")
             try:
                 status, _, _ = self.http("GET", "/healthz", timeout=1.0)
@@ -188,7 +193,11 @@ class Server:
 
     def http(self, method, path, body=None, headers=None, timeout=HTTP_TIMEOUT):
         """Send one HTTP request and return (status, body bytes, lower-cased headers)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.ssl_context is not None:
+            connection = http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=timeout, context=self.ssl_context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
@@ -261,7 +270,7 @@ class Server:
 
     def connect(self, token, via="query", user_id=None):
         """Open a chat WebSocket and return an awaitable that yields a Client."""
-        return Client.connect(self.port, token, via, user_id)
+        return Client.connect(self.port, token, via, user_id, self.ssl_context)
 
 
 def raw_request(port, data, timeout=5.0):
@@ -351,20 +360,22 @@ class Client:
         self.skipped = []
 
     @classmethod
-    async def connect(cls, port, token, via="query", user_id=None):
+    async def connect(cls, port, token, via="query", user_id=None, ssl_context=None):
         """Connect with the token in the query (`via="query"`) or in an Authorization header.
 
         A `user_id` is sent as the `id` query parameter that may accompany a query token.
+        With an `ssl_context` the connection uses wss://.
         """
+        scheme = "ws" if ssl_context is None else "wss"
         if via == "query":
-            uri = f"ws://127.0.0.1:{port}/chat?token={urllib.parse.quote(token, safe='')}"
+            uri = f"{scheme}://127.0.0.1:{port}/chat?token={urllib.parse.quote(token, safe='')}"
             if user_id is not None:
                 uri += f"&id={user_id}"
-            ws = await asyncio.wait_for(websockets.connect(uri, open_timeout=5), 6)
+            ws = await asyncio.wait_for(websockets.connect(uri, open_timeout=5, ssl=ssl_context), 6)
         elif via == "header":
-            uri = f"ws://127.0.0.1:{port}/chat"
+            uri = f"{scheme}://127.0.0.1:{port}/chat"
             ws = await asyncio.wait_for(
-                websockets.connect(uri, open_timeout=5,
+                websockets.connect(uri, open_timeout=5, ssl=ssl_context,
                                    extra_headers={"Authorization": f"Bearer {token}"}), 6)
         else:
             raise ValueError(f"unknown token transport {via!r}; use 'query' or 'header'")
