@@ -2,7 +2,11 @@
 
 #include <xxhash.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -42,6 +46,27 @@ int Server::owner_of_user(int64_t user_id) const {
   return static_cast<int>(XXH3_64bits(&user_id, sizeof user_id) % loops_.size());
 }
 
+namespace {
+// Creates the media directory if needed and checks that files can be written there, so a
+// wrong --media-dir stops start-up instead of failing the first upload with a 500.
+void check_media_dir(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    throw std::runtime_error("cannot create the media directory '" + dir +
+                             "': " + error.message() + " (set another with --media-dir)");
+  }
+  std::filesystem::path probe = std::filesystem::path(dir) / ".parley-write-check";
+  std::FILE* file = std::fopen(probe.c_str(), "w");
+  if (file == nullptr) {
+    throw std::runtime_error("the media directory '" + dir + "' is not writable: " +
+                             std::strerror(errno) + " (set another with --media-dir)");
+  }
+  std::fclose(file);
+  std::filesystem::remove(probe, error);
+}
+}  // namespace
+
 void Server::start() {
   // One context for every loop, loaded before anything starts so a bad certificate or key
   // stops start-up with the file name and the OpenSSL reason.
@@ -50,6 +75,7 @@ void Server::start() {
     tls = std::make_shared<const net::TlsContext>(config_.tls);
   }
   web_files_ = std::make_unique<WebFiles>(config_.web_dir);
+  check_media_dir(config_.media_dir);
   {
     auto schema = store::open_store(config_.db_url);
     schema->migrate();
@@ -98,6 +124,7 @@ void Server::start() {
   }
   bound_port_ = address.port;
 }
+
 
 void Server::close_sessions_gracefully() {
   for (auto& ctx : loops_) {
