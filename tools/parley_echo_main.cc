@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <future>
@@ -44,6 +45,10 @@ Options:
                             (default 60000)
   --subprotocol NAME[,NAME] subprotocols to accept, in the server's list; may be repeated.
                             The first one the client offers is selected (default: none)
+  --tls-cert FILE           serve wss:// with this PEM certificate chain; every connection
+                            must then speak TLS 1.2 or 1.3, and --handshake-timeout bounds
+                            the TLS handshake too
+  --tls-key FILE            the PEM private key of --tls-cert (required with it)
   --log-level LEVEL         debug, info, warn or error (default info)
   --help                    print this help and exit
 )";
@@ -52,12 +57,16 @@ Options:
 // TestSuite numbering fits.
 constexpr size_t kDefaultMaxMessageBytes = size_t{16} << 20;
 
+// How long a stop waits for clients to complete the closing handshake before dropping them.
+constexpr int64_t kShutdownGraceMs = 2000;
+
 struct EchoConfig {
   EchoConfig() { endpoint.session.limits.max_message_bytes = kDefaultMaxMessageBytes; }
 
   parley::net::ListenAddress listen{"127.0.0.1", 9001};
   int threads = 0;  // 0: one per core
   parley::ws::EndpointOptions endpoint;
+  parley::net::TlsOptions tls;  // --tls-cert, --tls-key; off without a certificate
 };
 
 // Sends each message back as it came.
@@ -136,6 +145,16 @@ const Option kOptions[] = {
      [](const std::string& value, EchoConfig& config) {
        return add_subprotocols(value, config.endpoint.subprotocols);
      }},
+    {"--tls-cert",
+     [](const std::string& value, EchoConfig& config) {
+       config.tls.cert_file = value;
+       return std::string();
+     }},
+    {"--tls-key",
+     [](const std::string& value, EchoConfig& config) {
+       config.tls.key_file = value;
+       return std::string();
+     }},
     {"--log-level",
      [](const std::string& value, EchoConfig&) {
        LogLevel level;
@@ -177,6 +196,10 @@ int parse_flags(int argc, char** argv, EchoConfig& config) {
     }
     ++i;
   }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    std::fprintf(stderr, "parley-echo: --tls-cert and --tls-key must be given together\n");
+    return 2;
+  }
   return 0;
 }
 
@@ -192,7 +215,8 @@ class EchoServer {
 
   // Starts the threads and binds every loop. Throws std::runtime_error on failure.
   void start();
-  // Closes every connection and joins the threads. Main thread.
+  // Closes every session with 1001, waits up to kShutdownGraceMs for the closing handshakes,
+  // then closes what is left and joins the threads. Main thread.
   void stop();
   uint16_t bound_port() const { return bound_port_; }
 
@@ -205,6 +229,10 @@ class EchoServer {
 
   // Runs `task` on `loop` and waits for it. Returns the message of what it threw, or "".
   static std::string run_on(Loop& loop, const std::function<void(Loop&)>& task);
+  // Starts the closing handshake on every session and closes connections still in their
+  // handshake. Returns once every loop has done so.
+  void close_sessions();
+  size_t connection_count();
 
   EchoConfig config_;
   parley::ws::SessionHandlerFactory factory_;
@@ -229,12 +257,21 @@ std::string EchoServer::run_on(Loop& loop, const std::function<void(Loop&)>& tas
 void EchoServer::start() {
   const parley::ws::EndpointOptions* endpoint = &config_.endpoint;
   const parley::ws::SessionHandlerFactory* factory = &factory_;
+  // One TLS context for every loop, loaded before any thread starts.
+  std::shared_ptr<const parley::net::TlsContext> tls;
+  if (config_.tls.enabled()) {
+    parley::net::TlsOptions options = config_.tls;
+    options.handshake_timeout_ms = config_.endpoint.handshake_timeout_ms;
+    tls = std::make_shared<const parley::net::TlsContext>(options);
+  }
   for (int i = 0; i < config_.threads; ++i) {
     auto loop = std::make_unique<Loop>(i);
     loop->tcp = std::make_unique<parley::net::TcpServer>(
-        loop->loop, [endpoint, factory](parley::net::Connection& conn) {
+        loop->loop,
+        [endpoint, factory](parley::net::Connection& conn) {
           conn.set_handler(std::make_unique<parley::ws::UpgradeHandler>(conn, *endpoint, *factory));
-        });
+        },
+        tls);
     loops_.push_back(std::move(loop));
   }
   for (auto& loop : loops_) {
@@ -257,9 +294,39 @@ void EchoServer::start() {
   bound_port_ = address.port;
 }
 
+void EchoServer::close_sessions() {
+  for (auto& loop : loops_) {
+    (void)run_on(*loop, [](Loop& own) {
+      own.tcp->for_each([](parley::net::Connection& conn) {
+        auto* handler = static_cast<parley::ws::UpgradeHandler*>(conn.handler());
+        if (handler != nullptr && handler->session() != nullptr) {
+          handler->session()->close(parley::ws::to_uint(parley::ws::CloseCode::kGoingAway),
+                                    "server shutting down");
+        } else {
+          conn.close("server shutting down");
+        }
+      });
+    });
+  }
+}
+
+size_t EchoServer::connection_count() {
+  size_t count = 0;
+  for (auto& loop : loops_) {
+    (void)run_on(*loop, [&count](Loop& own) { count += own.tcp->connection_count(); });
+  }
+  return count;
+}
+
 void EchoServer::stop() {
   if (threads_.empty()) {
     return;
+  }
+  close_sessions();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kShutdownGraceMs);
+  while (connection_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& loop : loops_) {
     (void)run_on(*loop, [](Loop& own) { own.tcp->shutdown(); });
@@ -312,6 +379,8 @@ int main(int argc, char** argv) {
                               " bytes; handshake timeout " +
                               std::to_string(endpoint.handshake_timeout_ms) + " ms; idle timeout " +
                               std::to_string(endpoint.idle_timeout_ms) + " ms";
+  const std::string tls_note =
+      config.tls.enabled() ? "; TLS only, certificate " + config.tls.cert_file : "";
   const std::string host = config.listen.host;
   EchoServer server(std::move(config));
   try {
@@ -321,7 +390,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   parley::net::log(LogLevel::kInfo, "parley-echo listening on ", host, ":", server.bound_port(),
-                   " with ", summary);
+                   " with ", summary, tls_note);
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

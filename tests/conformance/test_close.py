@@ -6,6 +6,7 @@ empty one for an empty body) and then closes TCP itself. A 1-byte body, a body o
 that is not UTF-8 fails with 1007. Data after a Close is ignored.
 """
 
+import signal
 import unittest
 
 from cases import EchoCase, ParleydCase
@@ -122,12 +123,41 @@ class CloseCases:
             session.expect_close(1002)
 
 
+class ShutdownCases:
+    """A server stopped by SIGTERM closes its sessions and exits with 0. Each class
+    stops its own server, so these cases do not share one with the others."""
+
+    group = "close"
+    # Close code sent to open sessions on shutdown, or None when TCP is dropped.
+    shutdown_close_code = None
+
+    def test_sigterm_closes_sessions(self):
+        with self.case("SIGTERM with a session open"):
+            session = self.open()
+            session.expect_open()
+            self.server.proc.send_signal(signal.SIGTERM)
+            if self.shutdown_close_code is None:
+                self.assertTrue(session.client.wait_eof(5.0), "session still open after SIGTERM")
+            else:
+                session.expect_close(self.shutdown_close_code)
+            self.server.stop()
+
+
 class CloseEcho(CloseCases, EchoCase):
     pass
 
 
 class CloseParleyd(CloseCases, ParleydCase):
     pass
+
+
+class ShutdownEcho(ShutdownCases, EchoCase):
+    shutdown_close_code = 1001
+
+
+class ShutdownParleyd(ShutdownCases, ParleydCase):
+    # NOTE: parleyd drops every connection on shutdown without a Close frame.
+    shutdown_close_code = None
 
 
 if __name__ == "__main__":
