@@ -132,9 +132,9 @@ MysqlSettings parse_mysql_url(std::string_view rest) {
 
   MysqlSettings settings;
   bool has_password = false;
-  // The last '@' ends the user and password, so that a password may contain '@', '/' or '?'
-  // without escapes. Host, database and socket path never contain '@'.
-  const size_t at = rest.rfind('@');
+  // The first '@' ends the user and password, as RFC 3986 reads a URL and as parleyd's log
+  // redaction finds the password. A password may contain '/' and '?' but must write '@' as %40.
+  const size_t at = rest.find('@');
   if (at != std::string_view::npos) {
     const std::string_view userinfo = rest.substr(0, at);
     const size_t colon = userinfo.find(':');
@@ -146,6 +146,9 @@ MysqlSettings parse_mysql_url(std::string_view rest) {
     rest.remove_prefix(at + 1);
   }
 
+  if (rest.find('@') != std::string_view::npos) {
+    invalid("the host or database contains '@'; write an '@' in the password as %40");
+  }
   const size_t question = rest.find('?');
   if (question != std::string_view::npos) {
     parse_query(rest.substr(question + 1), settings);

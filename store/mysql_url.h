@@ -4,8 +4,8 @@
 // Forms (the part after "mysql:"):
 //   //USER[:PASSWORD]@HOST[:PORT]/DATABASE             TCP, port 3306 by default
 //   //USER[:PASSWORD]@[HOST]/DATABASE?socket=PATH      unix socket PATH; HOST is ignored
-// USER, PASSWORD, DATABASE and PATH are percent-decoded, so "%40" stands for '@'. An IPv6 host
-// goes in brackets: [::1]:3306. When the URL has no password, the password comes from the
+// USER, PASSWORD, DATABASE and PATH are percent-decoded, and an '@' in the password must be
+// written as %40. An IPv6 host goes in brackets: [::1]:3306. When the URL has no password, the password comes from the
 // environment variable PARLEY_DB_PASSWORD, or else from the first line of the file named by
 // PARLEY_DB_PASSWORD_FILE, or else it is empty.
 
