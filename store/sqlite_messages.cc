@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "store/rows.h"
 #include "store/sqlite_store.h"
 
 namespace parley::store {
@@ -48,26 +49,7 @@ using detail::Transaction;
   " UNION ALL"                                                                     \
   " SELECT 2, group_id, 0 FROM group_members WHERE user_id = ?1) "
 
-Message read_message(const Statement& row) {
-  Message message;
-  message.id = row.column_int64(0);
-  message.conv.kind = static_cast<ConvKey::Kind>(row.column_int64(1));
-  message.conv.a = row.column_int64(2);
-  message.conv.b = row.column_int64(3);
-  message.seq = row.column_int64(4);
-  message.sender = row.column_int64(5);
-  message.dst = row.column_int64(6);
-  message.ts = row.column_int64(7);
-  message.cid = row.column_text(8);
-  message.media = static_cast<int>(row.column_int64(9));
-  message.content = row.column_text(10);
-  message.url = row.column_text(11);
-  message.pic = row.column_text(12);
-  message.memo = row.column_text(13);
-  message.amount = row.column_int64(14);
-  message.recalled = row.column_int64(15) != 0;
-  return message;
-}
+using rows::read_message;
 
 Statement& bind_conv(Statement& statement, const ConvKey& conv) {
   return statement.bind(1, static_cast<int64_t>(conv.kind)).bind(2, conv.a).bind(3, conv.b);

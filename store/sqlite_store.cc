@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "store/rows.h"
 #include "store/sqlite_schema.h"
 
 namespace parley::store {
@@ -13,87 +14,12 @@ namespace {
 using detail::Statement;
 using detail::Transaction;
 
-User read_user(const Statement& row, int first) {
-  User user;
-  user.id = row.column_int64(first);
-  user.username = row.column_text(first + 1);
-  user.nickname = row.column_text(first + 2);
-  user.avatar = row.column_text(first + 3);
-  return user;
-}
-
-const char* request_state_name(RequestState state) {
-  switch (state) {
-    case RequestState::kPending:
-      return "pending";
-    case RequestState::kAccepted:
-      return "accepted";
-    case RequestState::kDeclined:
-      return "declined";
-  }
-  return "pending";
-}
-
-RequestState parse_request_state(const std::string& name) {
-  if (name == "accepted") {
-    return RequestState::kAccepted;
-  }
-  if (name == "declined") {
-    return RequestState::kDeclined;
-  }
-  if (name == "pending") {
-    return RequestState::kPending;
-  }
-  throw StoreError("reading friend request failed: unknown state '" + name + "' in the database");
-}
-
-// Columns: id, from_id, to_id, state, created.
-FriendRequest read_request(const Statement& row) {
-  FriendRequest request;
-  request.id = row.column_int64(0);
-  request.from = row.column_int64(1);
-  request.to = row.column_int64(2);
-  request.state = parse_request_state(row.column_text(3));
-  request.created = row.column_int64(4);
-  return request;
-}
-
-const char* role_name(Role role) {
-  switch (role) {
-    case Role::kOwner:
-      return "owner";
-    case Role::kAdmin:
-      return "admin";
-    case Role::kMember:
-      return "member";
-  }
-  return "member";
-}
-
-Role parse_role(const std::string& name) {
-  if (name == "owner") {
-    return Role::kOwner;
-  }
-  if (name == "admin") {
-    return Role::kAdmin;
-  }
-  if (name == "member") {
-    return Role::kMember;
-  }
-  throw StoreError("reading group member failed: unknown role '" + name + "' in the database");
-}
-
-// Columns: id, name, owner, open, member count, created.
-Group read_group(const Statement& row) {
-  Group group;
-  group.id = row.column_int64(0);
-  group.name = row.column_text(1);
-  group.owner = row.column_int64(2);
-  group.open = row.column_int64(3) != 0;
-  group.member_count = row.column_int64(4);
-  group.created = row.column_int64(5);
-  return group;
-}
+using rows::parse_role;
+using rows::read_group;
+using rows::read_request;
+using rows::read_user;
+using rows::request_state_name;
+using rows::role_name;
 
 }  // namespace
 
