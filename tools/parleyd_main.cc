@@ -26,7 +26,8 @@ Options:
   --listen HOST:PORT       address to listen on (default 127.0.0.1:8080)
   --threads N              event-loop threads (default: one per core)
   --store-threads N        threads running blocking store calls (default 4)
-  --db URL                 database: sqlite:PATH (default sqlite:./data/parley.db)
+  --db URL                 database: sqlite:PATH or mysql://USER:PASSWORD@HOST:PORT/DATABASE
+                           (default sqlite:./data/parley.db)
   --media-dir DIR          directory for uploaded files (default ./data/media)
   --web-dir DIR            directory of the browser client (default ./web)
   --max-upload BYTES       largest accepted upload, in bytes (default 10485760)
