@@ -11,6 +11,7 @@ new database there that cleanup() drops (see mysql_db.py).
 """
 
 import asyncio
+import concurrent.futures
 import http.client
 import itertools
 import json
@@ -248,6 +249,15 @@ class Server:
             raise AssertionError(f"registration of {name!r} returned {status} {body!r}, expected 201")
         return self.login(name)
 
+    def register_many(self, prefixes):
+        """Register and log in one fresh user per prefix and return [(user dict, token)…] in order.
+
+        Registration and login each hash a password with scrypt, so the requests run on several
+        threads to keep all of the server's store threads busy.
+        """
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(self.register_and_login, prefixes))
+
     def make_friends(self, a_token, b_user_id, b_token):
         """Make A and B friends: A sends a request and B accepts it."""
         status, body, _ = self.api("POST", "/api/friends/requests", {"user_id": b_user_id}, token=a_token)
@@ -477,6 +487,33 @@ class Client:
     async def close(self):
         await asyncio.wait_for(self.ws.close(), 5)
 
+    async def recv_frames(self, count, cmds, timeout=5.0):
+        """Return the next `count` frames whose cmd is in `cmds`, keeping the others in `skipped`."""
+        frames = []
+        for _ in range(count):
+            frames.append(await self.recv_until(lambda frame: frame.get("cmd") in cmds, timeout))
+        return frames
+
+    async def expect_error(self, command, timeout=5.0):
+        """Send `command` and return the next error frame (cmd 21)."""
+        await self.send(command)
+        return await self.recv_cmd(21, timeout)
+
+    async def sync(self, request, timeout=5.0):
+        """Send cmd 30 with `request` and return (message frames, `more` of the closing cmd 31).
+
+        Raises AssertionError when the server answers with an error instead.
+        """
+        await self.send({"cmd": 30, **request})
+        messages = []
+        while True:
+            frame = await self.recv_until(lambda f: f.get("cmd") in (10, 11, 21, 31), timeout)
+            if frame["cmd"] == 21:
+                raise AssertionError(f"sync {request!r} was answered with {frame!r}")
+            if frame["cmd"] == 31:
+                return messages, frame.get("more")
+            messages.append(frame)
+
 
 class ServerTestCase(unittest.IsolatedAsyncioTestCase):
     """Test case base that runs one server for all tests of the class."""
@@ -528,7 +565,19 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
 
     def friends_pair(self, a_prefix="alice", b_prefix="bob"):
         """Register two users, make them friends and return ((user, token), (user, token))."""
-        a_user, a_token = self.server.register_and_login(a_prefix)
-        b_user, b_token = self.server.register_and_login(b_prefix)
+        (a_user, a_token), (b_user, b_token) = self.server.register_many([a_prefix, b_prefix])
         self.server.make_friends(a_token, b_user["id"], b_token)
         return (a_user, a_token), (b_user, b_token)
+
+    def friend_group(self, member_count, open_group=None, prefix="grp"):
+        """Create a group of a new owner and `member_count` new friends of the owner.
+
+        Returns (group, owner, members), where owner and each member is a (user, token) pair.
+        """
+        people = self.server.register_many([prefix + "own"] + [prefix + "mem"] * member_count)
+        owner, members = people[0], people[1:]
+        for user, token in members:
+            self.server.make_friends(owner[1], user["id"], token)
+        group = self.server.create_group(owner[1], unique_name(prefix), [user["id"] for user, _ in members],
+                                         open_group)
+        return group, owner, members
