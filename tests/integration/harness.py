@@ -502,7 +502,7 @@ class Client:
     async def sync(self, request, timeout=5.0):
         """Send cmd 30 with `request` and return (message frames, `more` of the closing cmd 31).
 
-        Raises AssertionError when the server answers with an error instead.
+        Raises AssertionError when the server replies with an error frame instead.
         """
         await self.send({"cmd": 30, **request})
         messages = []
@@ -568,6 +568,16 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
         (a_user, a_token), (b_user, b_token) = self.server.register_many([a_prefix, b_prefix])
         self.server.make_friends(a_token, b_user["id"], b_token)
         return (a_user, a_token), (b_user, b_token)
+
+    def conversations(self, token):
+        """Return the caller's GET /api/conversations list, asserting status 200."""
+        status, body, _ = self.server.api("GET", "/api/conversations", token=token)
+        self.assertEqual(status, 200, f"GET /api/conversations returned {status} {body!r}")
+        return body["conversations"]
+
+    def unread_counts(self, token):
+        """Return {conv: unread} from the caller's conversation list."""
+        return {entry["conv"]: entry["unread"] for entry in self.conversations(token)}
 
     def friend_group(self, member_count, open_group=None, prefix="grp"):
         """Create a group of a new owner and `member_count` new friends of the owner.
