@@ -45,6 +45,9 @@ HTTP_TIMEOUT = 10.0
 # so tests that wait for one frame skip these.
 NOTICE_CMDS = (50, 51, 52)
 
+# How long assert_quiet waits to show that a frame does not arrive.
+QUIET_SECONDS = 0.3
+
 _name_counter = itertools.count(1)
 
 
@@ -58,6 +61,11 @@ def free_port():
 def unique_name(prefix):
     """Return a valid username that no other test of this run uses."""
     return f"{prefix[:16]}_{next(_name_counter)}_{uuid.uuid4().hex[:6]}"
+
+
+def with_cmd(*cmds):
+    """Return a frame predicate that is true for frames whose cmd is one of `cmds`."""
+    return lambda frame: frame.get("cmd") in cmds
 
 
 def conv_with(user):
@@ -568,6 +576,12 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
         (a_user, a_token), (b_user, b_token) = self.server.register_many([a_prefix, b_prefix])
         self.server.make_friends(a_token, b_user["id"], b_token)
         return (a_user, a_token), (b_user, b_token)
+
+    async def assert_quiet(self, sessions, predicate, case):
+        """Assert that no session in `sessions` (label -> Client) receives a matching frame for QUIET_SECONDS."""
+        frames = await asyncio.gather(*(session.collect(predicate, QUIET_SECONDS) for session in sessions.values()))
+        for label, received in zip(sessions, frames):
+            self.assertEqual(received, [], f"{case}: the {label} received {received!r}")
 
     def conversations(self, token):
         """Return the caller's GET /api/conversations list, asserting status 200."""

@@ -1,24 +1,13 @@
 """Read marks (cmd 40), typing notices (cmd 41) and recall (cmd 42)."""
 
-import asyncio
 import sqlite3
 
-from harness import ServerTestCase, conv_with
-
-# How long a test waits to show that a frame does not arrive.
-QUIET_SECONDS = 0.3
+from harness import ServerTestCase, conv_with, with_cmd
 
 RECALL_WINDOW_MS = 2 * 60 * 1000
 
 
 class ReceiptTestCase(ServerTestCase):
-    async def assert_quiet(self, sessions, cmd, case):
-        """Assert that no session in `sessions` (label -> Client) receives `cmd` for a short while."""
-        frames = await asyncio.gather(
-            *(session.collect(lambda f: f.get("cmd") == cmd, QUIET_SECONDS) for session in sessions.values()))
-        for label, received in zip(sessions, frames):
-            self.assertEqual(received, [], f"{case}: the {label} received cmd {cmd}")
-
     async def send_messages(self, session, cmd, dstid, count, prefix="message"):
         """Send `count` messages and return their acks."""
         acks = []
@@ -48,7 +37,7 @@ class ReadMarkTests(ReceiptTestCase):
                     receipt = await session.recv_cmd(40)
                     self.assertEqual(receipt, expected, f"the {label} got another receipt for seq {seq}")
                 await self.assert_quiet({"reader's session": bob_phone, "reader's other session": bob_laptop},
-                                        40, f"read mark {seq}")
+                                        with_cmd(40), f"read mark {seq}")
                 self.assertEqual(self.unread_counts(bob_token), {conv_with(alice): unread},
                                  f"the reader's unread count after marking seq {seq}")
         self.assertEqual(self.unread_counts(alice_token), {conv_with(bob): 0},
@@ -67,7 +56,7 @@ class ReadMarkTests(ReceiptTestCase):
         for label, session in (("owner", owner_session), ("other member", second_session)):
             receipt = await session.recv_cmd(40)
             self.assertEqual(receipt, expected, f"the {label} got another group receipt")
-        await self.assert_quiet({"reader": first_session}, 40, "group read mark")
+        await self.assert_quiet({"reader": first_session}, with_cmd(40), "group read mark")
 
         cases = {"owner": (owner_token, 0), "reader": (first_token, 0), "other member": (second_token, 2)}
         for label, (token, unread) in cases.items():
@@ -122,7 +111,8 @@ class TypingTests(ReceiptTestCase):
         for label, session in (("recipient's phone", bob_phone), ("recipient's laptop", bob_laptop)):
             notice = await session.recv_cmd(41)
             self.assertEqual(notice, expected, f"the {label} got another typing notice")
-        await self.assert_quiet({"typist": alice_typist, "typist's other session": alice_other}, 41, "typing")
+        quiet = {"typist": alice_typist, "typist's other session": alice_other}
+        await self.assert_quiet(quiet, with_cmd(41), "typing")
 
         status, body, _ = self.server.api("GET", f"/api/messages?conv={conv_with(bob)}", token=alice_token)
         self.assertEqual(status, 200, f"GET /api/messages returned {status} {body!r}")
@@ -137,7 +127,7 @@ class TypingTests(ReceiptTestCase):
             with self.subTest(label):
                 error = await session.expect_error({"cmd": 41, "dstid": dstid})
                 self.assertEqual(error.get("code"), "forbidden", f"typing to {label} got {error!r}")
-        await self.assert_quiet({"stranger": stranger_session}, 41, "typing to a stranger")
+        await self.assert_quiet({"stranger": stranger_session}, with_cmd(41), "typing to a stranger")
 
     async def test_typing_rejections(self):
         user, token = self.server.register_and_login("typist")
@@ -226,7 +216,7 @@ class RecallTests(ReceiptTestCase):
             with self.subTest(label):
                 error = await bob_session.expect_error({"cmd": 42, "id": message_id, "userid": alice["id"]})
                 self.assertEqual(error.get("code"), "forbidden", f"recalling {label} got {error!r}")
-        await self.assert_quiet({"sender": alice_session}, 42, "a rejected recall")
+        await self.assert_quiet({"sender": alice_session}, with_cmd(42), "a rejected recall")
         message = self.history(alice_token, conv_with(bob))[ack["id"]]
         self.assertEqual(message["content"], "mine, not yours", "a rejected recall erased the message")
 
