@@ -142,10 +142,14 @@ std::string Connection::last_error_text() const {
 }
 
 void Connection::ensure_connected(const char* operation) {
-  if (in_transaction_) {
+  // libmysqlclient requires each thread that uses the API to call mysql_thread_init first, and
+  // a store is created on one thread and used on another. In MariaDB Connector/C it does nothing.
+  thread_local const bool thread_ready = mysql_thread_init() == 0;
+  (void)thread_ready;
+  if (in_transaction_ || borrowed_ > 0) {
     if (broken_ || mysql_ == nullptr) {
       throw StoreError(std::string(operation) + " failed: the connection to " + address_ +
-                       " was lost during the transaction");
+                       " was lost while a transaction or statement was using it");
     }
     return;
   }
@@ -256,6 +260,7 @@ Statement::Statement(Connection& connection, Connection::CachedStatement& cached
     : connection_(connection), cached_(cached), operation_(operation) {
   cached_.borrowed = true;
   cached_.parameters.clear();
+  ++connection_.borrowed_;
 }
 
 Statement::~Statement() {
@@ -265,6 +270,7 @@ Statement::~Statement() {
   }
   cached_.parameters.clear();
   cached_.borrowed = false;
+  --connection_.borrowed_;
 }
 
 Statement& Statement::bind(int64_t value) {

@@ -101,6 +101,9 @@ class Connection {
   MYSQL* mysql_ = nullptr;
   bool broken_ = false;
   bool in_transaction_ = false;
+  // Statements borrowed now. The connection is never replaced while one is, because replacing
+  // it closes every cached statement.
+  int borrowed_ = 0;
 
   // Reconnect state, used while mysql_ is null.
   std::chrono::steady_clock::time_point next_attempt_{};

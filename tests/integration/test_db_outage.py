@@ -20,12 +20,12 @@ import unittest
 import websockets.exceptions
 
 from harness import DB_URL, REPO_ROOT, Server, conv_with
+from test_crash_recovery import history
 
 MARIADB_DIR = os.environ.get("PARLEY_TEST_MARIADB_DIR")
 MARIADB_SCRIPT = os.path.join(REPO_ROOT, "scripts", "mariadb.sh")
 WINDOW = 8  # messages in flight per sender
 RECOVERY_TIMEOUT = 30.0  # s; parleyd retries its connections at most 5 s apart
-PAGE = 200
 
 
 def mariadb(command):
@@ -96,24 +96,6 @@ class Sender:
                 raise AssertionError(f"{len(self.pending)} messages of {self.name} got no reply "
                                      f"within {timeout} s")
             await asyncio.sleep(0.05)
-
-
-def history(server, token, conv):
-    """Return the whole conversation, oldest first, through the paged history API."""
-    messages = []
-    before = None
-    while True:
-        path = f"/api/messages?conv={conv}&limit={PAGE}"
-        if before is not None:
-            path += f"&before={before}"
-        status, body, _ = server.api("GET", path, token=token)
-        if status != 200:
-            raise AssertionError(f"GET {path} returned {status}: {body!r}")
-        page = body["messages"]
-        messages[:0] = page
-        if len(page) < PAGE:
-            return messages
-        before = page[0]["seq"]
 
 
 @unittest.skipUnless(MARIADB_DIR and DB_URL,
