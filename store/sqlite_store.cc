@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "store/friend_request_rules.h"
 #include "store/rows.h"
 #include "store/sqlite_schema.h"
 
@@ -173,35 +174,21 @@ FriendRequest SqliteStore::create_friend_request(int64_t from, int64_t to, int64
   // One write transaction, so that two users asking each other at the same moment from two
   // connections end up with one accepted request rather than two pending ones.
   Transaction transaction(connection_, /*immediate=*/true, operation);
-  std::optional<FriendRequest> result;
-
-  if (are_friends(from, to)) {
-    auto sent = find_request_in_state(connection_, from, to, RequestState::kAccepted, operation);
-    auto received =
-        find_request_in_state(connection_, to, from, RequestState::kAccepted, operation);
-    if (sent && (!received || sent->id > received->id)) {
-      result = sent;
-    } else if (received) {
-      result = received;
-    } else {
-      // This class never creates a friendship without an accepted request. If one exists
-      // anyway, record an accepted request so that the returned request matches the friendship.
-      result = insert_request(connection_, from, to, RequestState::kAccepted, now_ms, operation);
-    }
-  } else if (auto reverse =
-                 find_request_in_state(connection_, to, from, RequestState::kPending, operation)) {
-    set_request_state(reverse->id, RequestState::kAccepted, operation);
-    insert_friendship(from, to, operation);
-    reverse->state = RequestState::kAccepted;
-    result = reverse;
-  } else if (auto existing =
-                 find_request_in_state(connection_, from, to, RequestState::kPending, operation)) {
-    result = existing;
-  } else {
-    result = insert_request(connection_, from, to, RequestState::kPending, now_ms, operation);
-  }
+  rules::FriendRequestQueries queries;
+  queries.are_friends = [this](int64_t a, int64_t b) { return are_friends(a, b); };
+  queries.find = [&](int64_t sender, int64_t receiver, RequestState state) {
+    return find_request_in_state(connection_, sender, receiver, state, operation);
+  };
+  queries.insert = [&](int64_t sender, int64_t receiver, RequestState state) {
+    return insert_request(connection_, sender, receiver, state, now_ms, operation);
+  };
+  queries.accept = [&](const FriendRequest& request) {
+    set_request_state(request.id, RequestState::kAccepted, operation);
+    insert_friendship(request.from, request.to, operation);
+  };
+  FriendRequest result = rules::create_friend_request(queries, from, to);
   transaction.commit();
-  return *result;
+  return result;
 }
 
 std::optional<FriendRequest> SqliteStore::find_request(int64_t request_id, const char* operation) {
