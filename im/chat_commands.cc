@@ -39,6 +39,44 @@ bool is_participant(store::Store& store, const store::ConvKey& conv, int64_t use
 }  // namespace
 
 void ChatSession::handle_sync(const SyncCommand& sync) {
+  if (!sync_running_) {
+    sync_running_ = true;
+    run_sync(sync);
+  } else if (queued_syncs_.size() < kMaxQueuedSyncs) {
+    queued_syncs_.push_back(sync);
+  } else {
+    send_error({}, "rate_limited",
+               "too many sync requests waiting; wait for cmd 31 before sending more");
+  }
+}
+
+void ChatSession::on_sync_done() {
+  if (queued_syncs_.empty()) {
+    sync_running_ = false;
+    return;
+  }
+  SyncCommand next = queued_syncs_.front();
+  queued_syncs_.pop_front();
+  run_sync(next);
+}
+
+namespace {
+// Cuts a full page of a sync by time so that it ends on a whole millisecond: the client asks
+// for ts > the last ts it got, so messages sharing that ts beyond the page would be skipped.
+// NOTE: a page whose messages all share one ts is kept whole, so its tail can be skipped.
+void trim_to_whole_ts(std::vector<store::Message>& messages) {
+  int64_t last_ts = messages.back().ts;
+  size_t keep = messages.size();
+  while (keep > 0 && messages[keep - 1].ts == last_ts) {
+    --keep;
+  }
+  if (keep > 0) {
+    messages.resize(keep);
+  }
+}
+}  // namespace
+
+void ChatSession::run_sync(const SyncCommand& sync) {
   bool by_conv = sync.by_conv;
   store::ConvKey conv = sync.conv;
   int64_t after = sync.after;
@@ -46,43 +84,52 @@ void ChatSession::handle_sync(const SyncCommand& sync) {
   int loop = ctx_.loop.index();
   uint64_t conn = conn_id_;
   int64_t user = user_.id;
+  std::shared_ptr<std::atomic<bool>> alive = alive_;
   server->store().read([=](store::Store& store) {
-    std::vector<store::Message> messages;
+    // Frames to send, in order; the last one always ends the sync for the session.
+    std::vector<std::string> frames;
+    if (!alive->load(std::memory_order_relaxed)) {
+      return;  // the session closed while this job waited
+    }
     try {
       if (by_conv && !is_participant(store, conv, user)) {
-        send_to_session(*server, loop, conn,
-                        error_frame({}, "forbidden", "you are not in this conversation"));
-        return;
+        frames.push_back(error_frame({}, "forbidden", "you are not in this conversation"));
+      } else {
+        std::vector<store::Message> messages =
+            by_conv ? store.messages_after(conv, after, kSyncLimit + 1)
+                    : store.messages_after_ts(user, after, kSyncLimit + 1);
+        bool more = messages.size() > static_cast<size_t>(kSyncLimit);
+        if (more) {
+          messages.resize(static_cast<size_t>(kSyncLimit));
+          if (!by_conv) {
+            trim_to_whole_ts(messages);
+          }
+        }
+        for (const store::Message& m : messages) {
+          frames.push_back(message_frame(m, user));
+        }
+        frames.push_back(json_object([&](JsonWriter& w) {
+          w.Key("cmd");
+          w.Int(31);
+          w.Key("more");
+          w.Bool(more);
+        }));
       }
-      messages = by_conv ? store.messages_after(conv, after, kSyncLimit + 1)
-                         : store.messages_after_ts(user, after, kSyncLimit + 1);
     } catch (const store::StoreError& e) {
       net::log(net::LogLevel::kError, "sync for user ", user, " failed: ", e.what());
-      send_to_session(*server, loop, conn,
-                      error_frame({}, "unavailable", "the store is unavailable; retry later"));
-      return;
+      frames.assign(1, error_frame({}, "unavailable", "the store is unavailable; retry later"));
     }
-    bool more = messages.size() > static_cast<size_t>(kSyncLimit);
-    if (more) {
-      messages.resize(static_cast<size_t>(kSyncLimit));
-    }
-    std::string done = json_object([&](JsonWriter& w) {
-      w.Key("cmd");
-      w.Int(31);
-      w.Key("more");
-      w.Bool(more);
-    });
     LoopContext* ctx = &server->context(loop);
-    ctx->loop.post([ctx, conn, user, messages = std::move(messages), done] {
+    ctx->loop.post([ctx, conn, frames = std::move(frames)] {
       net::Connection* c = ctx->tcp->find(conn);
       ChatSession* session = c ? static_cast<ClientHandler*>(c->handler())->chat() : nullptr;
       if (session == nullptr) {
         return;
       }
-      for (const store::Message& m : messages) {
-        session->send_text(message_frame(m, user));
+      for (const std::string& frame : frames) {
+        session->send_text(frame);
       }
-      session->send_text(done);
+      session->on_sync_done();
     });
   });
 }

@@ -57,7 +57,30 @@ void ChatSession::unregister() {
   session_closed(ctx_, user_.id);
 }
 
-void ChatSession::on_closed() { unregister(); }
+void ChatSession::on_closed() {
+  alive_->store(false, std::memory_order_relaxed);
+  unregister();
+}
+
+void ChatSession::submit(store::Message message) {
+  ++messages_in_flight_;
+  if (messages_in_flight_ >= kMaxMessagesInFlight && !paused_for_store_) {
+    paused_for_store_ = true;
+    owner_.connection().pause_reading();
+  }
+  submit_message(ctx_.server, Submission{std::move(message), ctx_.loop.index(), conn_id_});
+}
+
+void ChatSession::on_message_answered(std::string_view json) {
+  send_text(json);
+  if (messages_in_flight_ > 0) {
+    --messages_in_flight_;
+  }
+  if (paused_for_store_ && messages_in_flight_ <= kMaxMessagesInFlight / 2) {
+    paused_for_store_ = false;
+    owner_.connection().resume_reading();
+  }
+}
 
 void ChatSession::on_idle_check(int64_t silent_ms, int64_t idle_ms) {
   if (silent_ms > idle_ms) {
@@ -98,7 +121,7 @@ void ChatSession::on_text(ws::Session&, std::string_view text) {
   } else if (std::holds_alternative<PingCommand>(command)) {
     send_text("{\"cmd\":0}");
   } else if (auto* send = std::get_if<SendCommand>(&command)) {
-    submit_message(ctx_.server, Submission{std::move(send->message), ctx_.loop.index(), conn_id_});
+    submit(std::move(send->message));
   } else if (auto* sync = std::get_if<SyncCommand>(&command)) {
     handle_sync(*sync);
   } else if (auto* read = std::get_if<ReadCommand>(&command)) {

@@ -5,7 +5,10 @@
 // connection's loop. While open it is registered in the loop's session table, which is how
 // deliveries find it.
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,12 +42,20 @@ class ChatSession final : public ws::SessionHandler {
   void send_frame(const net::SharedBytes& frame);
   void close(uint16_t code, std::string_view reason);
 
+  // Sends the ack or error that answers one of this session's messages, and resumes reading
+  // once few enough messages wait for the store.
+  void on_message_answered(std::string_view json);
+  // Runs the next queued sync, if any. Called when a sync's last frame is sent.
+  void on_sync_done();
+
   int64_t user_id() const { return user_.id; }
   const std::string& token_hash() const { return token_hash_; }
   uint64_t conn_id() const { return conn_id_; }
 
  private:
+  void submit(store::Message message);
   void handle_sync(const SyncCommand& sync);
+  void run_sync(const SyncCommand& sync);
   void handle_read(const ReadCommand& read);
   void handle_typing(const TypingCommand& typing);
   void handle_recall(const RecallCommand& recall);
@@ -59,6 +70,21 @@ class ChatSession final : public ws::SessionHandler {
   ws::Session ws_;
   bool registered_ = false;
   bool pinged_ = false;
+
+  // Back-pressure towards the store: a client may have this many messages waiting for their
+  // ack before the session stops reading its socket, and reading resumes at half of it. The
+  // frames already read in the same pass are still taken, so the bound is soft by one read.
+  static constexpr int kMaxMessagesInFlight = 256;
+  int messages_in_flight_ = 0;
+  bool paused_for_store_ = false;
+
+  // One sync runs at a time per session, and at most kMaxQueuedSyncs more wait, so a burst of
+  // cmd 30 frames cannot occupy every store reader.
+  static constexpr size_t kMaxQueuedSyncs = 16;
+  bool sync_running_ = false;
+  std::deque<SyncCommand> queued_syncs_;
+  // Cleared when the connection closes, so store jobs of a gone session skip their queries.
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
 };
 
 }  // namespace parley::im

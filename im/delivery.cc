@@ -74,7 +74,8 @@ void route_from_directory(LoopContext& ctx, const std::vector<int64_t>& users,
 
 void reply_error(Server& server, const Submission& s, std::string_view code,
                  std::string_view message) {
-  send_to_session(server, s.origin_loop, s.origin_conn, error_frame(s.message.cid, code, message));
+  answer_submission(server, s.origin_loop, s.origin_conn,
+                    error_frame(s.message.cid, code, message));
 }
 
 // On the owner loop, after the writer committed (or failed) a message.
@@ -88,7 +89,7 @@ void on_stored(LoopContext& ctx, const Submission& s, const InsertOutcome& outco
   }
   const store::Message& m = outcome.result.message;
   // The ack goes only to the sending session; it means the message is durable.
-  send_to_session(server, s.origin_loop, s.origin_conn, ack_frame(m, m.sender));
+  answer_submission(server, s.origin_loop, s.origin_conn, ack_frame(m, m.sender));
   if (outcome.result.duplicate) {
     return;  // delivered when it was first stored
   }
@@ -263,7 +264,7 @@ void submit_message(Server& server, Submission submission) {
   if (!server.message_limiter().allow(static_cast<uint64_t>(submission.message.sender),
                                       unix_ms())) {
     server.metrics().messages_rate_limited.fetch_add(1, std::memory_order_relaxed);
-    send_to_session(server, submission.origin_loop, submission.origin_conn,
+    answer_submission(server, submission.origin_loop, submission.origin_conn,
                     error_frame(submission.message.cid, "rate_limited",
                                 "too many messages; retry after a short pause"));
     return;
@@ -300,6 +301,19 @@ void send_to_session(Server& server, int loop_index, uint64_t conn_id, std::stri
     }
     if (ChatSession* session = static_cast<ClientHandler*>(conn->handler())->chat()) {
       session->send_text(frame);
+    }
+  });
+}
+
+void answer_submission(Server& server, int loop_index, uint64_t conn_id, std::string frame) {
+  LoopContext* ctx = &server.context(loop_index);
+  ctx->loop.post([ctx, conn_id, frame = std::move(frame)] {
+    net::Connection* conn = ctx->tcp->find(conn_id);
+    if (conn == nullptr) {
+      return;
+    }
+    if (ChatSession* session = static_cast<ClientHandler*>(conn->handler())->chat()) {
+      session->on_message_answered(frame);
     }
   });
 }

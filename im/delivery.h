@@ -33,6 +33,9 @@ void route_frame(Server& server, const std::vector<int64_t>& users, net::SharedB
 
 // Sends a text frame to one session, if it is still open. Any thread.
 void send_to_session(Server& server, int loop_index, uint64_t conn_id, std::string frame);
+// Sends the ack or error for a submitted message to the session that sent it, which counts
+// it off its messages in flight. Any thread.
+void answer_submission(Server& server, int loop_index, uint64_t conn_id, std::string frame);
 
 // Drops the owner loop's cached authorization and member list of a conversation, after a
 // friendship, block or membership change. Any thread.

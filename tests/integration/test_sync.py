@@ -1,6 +1,8 @@
 """Sync (cmd 30) of missed messages, per conversation and by time, also across a restart."""
 
 import asyncio
+import json
+import os
 
 from harness import NOTICE_CMDS, ServerTestCase, conv_with
 
@@ -110,6 +112,36 @@ class SyncTests(SyncMixin, ServerTestCase):
         self.assertIn(frame["cmd"], (21, 31), f"an outsider's group sync got {frame!r}")
         if frame["cmd"] == 21:
             self.assertEqual(frame.get("code"), "forbidden", "an outsider's group sync error is not 'forbidden'")
+
+
+def masked_text_frame(payload):
+    """Return a final, masked text frame (payload under 126 bytes) as a client sends it."""
+    assert len(payload) < 126
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+
+
+class SyncBurstTests(SyncMixin, ServerTestCase):
+    async def test_sync_burst_bounded(self):
+        """One sync runs and 16 wait per session; the rest of a burst gets rate_limited."""
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        await self.send_offline_messages(alice_token, bob, 2)
+        session = await self.connect(bob_token)
+        burst = 40
+        # One TCP write, so that the server reads the whole burst before any sync finishes.
+        payload = json.dumps({"cmd": 30, "conv": conv_with(alice), "after": 0}).encode()
+        session.ws.transport.write(masked_text_frame(payload) * burst)
+        done = limited = 0
+        while done + limited < burst:
+            reply = await session.recv_until(lambda f: f.get("cmd") in (21, 31))
+            if reply["cmd"] == 31:
+                done += 1
+            else:
+                self.assertEqual(reply["code"], "rate_limited", f"unexpected error {reply!r}")
+                limited += 1
+        self.assertGreaterEqual(done, 17, "fewer syncs than one running plus 16 queued were served")
+        self.assertGreater(limited, 0, f"all {burst} syncs of a burst were served")
 
 
 class RestartTests(SyncMixin, ServerTestCase):
