@@ -21,8 +21,8 @@ struct FriendRequestQueries {
   std::function<void(const FriendRequest& request)> accept;
 };
 
-// Returns what create_friend_request returns for a request from `from` to `to`, after storing
-// the changes that takes: a mutual request accepts the pending one, and a new request is
+// Decides create_friend_request for a request from `from` to `to`, stores its changes and
+// returns the request to report. A mutual request accepts the pending one, and a new request is
 // inserted only when no pending or accepted one applies.
 FriendRequest create_friend_request(const FriendRequestQueries& queries, int64_t from, int64_t to);
 

@@ -18,7 +18,8 @@
 // add_member, and the ts of a message inserted with ts == 0) come from the system clock.
 //
 // Limits the SQLite backend does not have: a username, token hash or message cid longer than
-// 255 bytes and message content over 16 MiB fail with StoreError.
+// 255 bytes, message content of 16 MiB or more, and any other text of 64 KiB or more (TEXT
+// columns) fail with StoreError, because strict SQL mode rejects what does not fit.
 
 #include <cstdint>
 #include <optional>

@@ -2,7 +2,7 @@
 
 While MariaDB is down, every call that needs the store fails with `unavailable`
 (HTTP 503, WebSocket cmd 21) and no message is acked, but the WebSocket sessions
-stay open and answer pings. Once MariaDB is back, sending works again on the
+stay open and reply to pings. Once MariaDB is back, sending works again on the
 same sessions, and every message that was acked is in history exactly once with
 its acked id and seq, with no gaps in the seqs.
 
@@ -121,7 +121,7 @@ class DatabaseOutageTests(unittest.IsolatedAsyncioTestCase):
             await asyncio.sleep(0.2)
         raise AssertionError(f"no message was acked within {timeout} s of MariaDB's restart")
 
-    async def test_outage_answers_unavailable_and_recovers(self):
+    async def test_outage_fails_calls_then_recovers(self):
         alice, alice_token = self.server.register_and_login("outage_a")
         bob, bob_token = self.server.register_and_login("outage_b")
         self.server.make_friends(alice_token, bob["id"], bob_token)
