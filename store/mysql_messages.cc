@@ -75,6 +75,9 @@ ConvKey conv_key(const ConvTuple& tuple) {
 std::optional<Message> MysqlStore::find_by_cid(int64_t sender, const std::string& cid) {
   // The unique key messages_by_sender_cid finds the row. The lookup also sees the rows inserted
   // earlier in the same batch, because they belong to the same transaction.
+  // NOTE: when two connections insert the same (sender, cid) at once, the second one's INSERT
+  // fails with a duplicate-key StoreError instead of returning the first message as a
+  // duplicate. parleyd inserts on one writer thread, so only a second process can race.
   Statement query = connection_.statement("SELECT" PARLEY_MESSAGE_COLUMNS
                                           "FROM messages m WHERE m.sender = ? AND m.cid = ?",
                                           "insert_messages");
