@@ -19,11 +19,13 @@ struct Route {
   bool authenticated;
   bool json_body;
   Handler handler;
+  // Runs on the slow-job threads: routes that compute a password hash.
+  bool slow = false;
 };
 
 constexpr Route kRoutes[] = {
-    {"POST", "/api/register", false, true, api_register},
-    {"POST", "/api/login", false, true, api_login},
+    {"POST", "/api/register", false, true, api_register, true},
+    {"POST", "/api/login", false, true, api_login, true},
     {"POST", "/api/logout", true, false, api_logout},
     {"GET", "/api/me", true, false, api_me},
     {"GET", "/api/users", true, false, api_search_users},
@@ -152,6 +154,7 @@ std::optional<std::string> body_string(const ApiCall& call, const char* name) {
 void handle_api(ClientHandler& handler, net::HttpRequest&& request) {
   const Route* found = nullptr;
   bool path_known = false;
+  std::string allowed;  // the path's methods, for the Allow header of a 405
   std::vector<int64_t> ids;
   for (const Route& route : kRoutes) {
     if (match(route.pattern, request.path, ids)) {
@@ -160,12 +163,18 @@ void handle_api(ClientHandler& handler, net::HttpRequest&& request) {
         found = &route;
         break;
       }
+      allowed += allowed.empty() ? "" : ", ";
+      allowed += route.method;
     }
   }
+  if (found == nullptr && !path_known) {
+    handler.finish_request(not_found("no such API endpoint"));
+    return;
+  }
   if (found == nullptr) {
-    handler.finish_request(path_known
-                               ? error_response(405, "invalid_argument", "method not allowed")
-                               : not_found("no such API endpoint"));
+    net::HttpResponse response = error_response(405, "invalid_argument", "method not allowed");
+    response.headers.emplace_back("Allow", allowed);
+    handler.finish_request(response);
     return;
   }
   auto call = std::make_shared<ApiCall>();
@@ -186,7 +195,12 @@ void handle_api(ClientHandler& handler, net::HttpRequest&& request) {
     }
   }
   const Route* route = found;
-  call->server->store().read([route, call](store::Store& store) { run_route(*route, *call, store); });
+  auto job = [route, call](store::Store& store) { run_route(*route, *call, store); };
+  if (route->slow) {
+    call->server->store().read_slow(std::move(job));
+  } else {
+    call->server->store().read(std::move(job));
+  }
 }
 
 }  // namespace parley::im

@@ -5,6 +5,8 @@
 #include "im/credentials.h"
 #include "im/json.h"
 #include "im/media.h"
+#include "im/media_sender.h"
+#include "im/upload_receiver.h"
 #include "net/log.h"
 #include "ws/handshake.h"
 #include "ws/upgrade.h"
@@ -20,6 +22,7 @@ constexpr int64_t kHttpIdleMs = 30000;
 // response. A client that offers none, or only others, gets the same chat protocol and a
 // response without Sec-WebSocket-Protocol.
 const std::vector<std::string> kChatSubprotocols = {"parley.v1"};
+}  // namespace
 
 std::string bearer_token(const net::HttpRequest& request) {
   auto header = request.header("authorization");
@@ -33,7 +36,6 @@ std::string bearer_token(const net::HttpRequest& request) {
   }
   return std::string(value.substr(kPrefix.size()));
 }
-}  // namespace
 
 net::HttpResponse json_response(int status, std::string body) {
   net::HttpResponse response;
@@ -56,6 +58,18 @@ void respond(Server& server, int loop_index, uint64_t conn_id, net::HttpResponse
       return;  // the client went away while the store worked
     }
     static_cast<ClientHandler*>(conn->handler())->finish_request(response);
+  });
+}
+
+void post_to_handler(Server& server, int loop_index, uint64_t conn_id,
+                     std::function<void(ClientHandler&)> task) {
+  LoopContext* ctx = &server.context(loop_index);
+  ctx->loop.post([ctx, conn_id, task = std::move(task)] {
+    net::Connection* conn = ctx->tcp->find(conn_id);
+    if (conn == nullptr || conn->closed()) {
+      return;  // the client went away while the worker ran
+    }
+    task(*static_cast<ClientHandler*>(conn->handler()));
   });
 }
 
@@ -88,7 +102,7 @@ void start_sweeps(LoopContext& ctx) {
 }
 
 ClientHandler::ClientHandler(LoopContext& ctx, net::Connection& conn) : ctx_(ctx), conn_(conn) {
-  limits_.max_body_bytes = ctx.server.config().max_upload_bytes + 64 * 1024;
+  limits_.max_body_bytes = ctx.server.config().max_upload_bytes + kUploadFramingBytes;
 }
 
 ClientHandler::~ClientHandler() = default;
@@ -105,39 +119,40 @@ void ClientHandler::on_closed(net::Connection&) {
   if (chat_) {
     chat_->on_closed();
   }
+  // Only aborted here: this may run inside a call on the upload or download, which the
+  // destructor drops.
+  if (upload_) {
+    upload_->on_connection_closed();
+  }
+}
+
+void ClientHandler::on_output_drained(net::Connection&) {
+  if (download_) {
+    download_->pump();
+  }
 }
 
 size_t ClientHandler::on_http_data(char* data, size_t len) {
+  const std::string_view input(data, len);
   size_t consumed = 0;
-  while (!request_in_flight_ && !chat_ && !conn_.closing()) {
-    net::HttpRequest request;
-    net::ParseResult result =
-        net::parse_http_request(std::string_view(data + consumed, len - consumed), limits_,
-                                request);
-    if (result.status == net::ParseStatus::kNeedMore) {
-      break;
+  if (upload_) {
+    consumed = upload_->on_body(input);
+    if (upload_->done()) {
+      upload_.reset();
     }
-    if (result.status == net::ParseStatus::kError) {
-      keep_alive_ = false;
-      request_in_flight_ = true;
-      finish_request(error_response(result.error_status, "invalid_argument",
-                                    "malformed or oversized HTTP request"));
-      return len;
+    if (conn_.closing()) {
+      return len;  // refused; the rest of the body is not read
     }
-    consumed += result.consumed;
-    head_started_ms_ = -1;
-    ctx_.server.metrics().http_requests.fetch_add(1, std::memory_order_relaxed);
-    keep_alive_ = request.keep_alive();
-    request_in_flight_ = true;
-    dispatch(std::move(request));
   }
-  if (request_in_flight_ && !conn_.closing()) {
-    // One request at a time keeps responses in order; the next one waits in the buffer.
+  consumed += parse_requests(input.substr(consumed));
+  if (request_in_flight_ && !upload_ && !conn_.closing()) {
+    // One request at a time keeps responses in order; the next one waits in the buffer. An
+    // upload pauses and resumes reading itself, because its body is read while it is in flight.
     conn_.pause_reading();
   }
   // Time only a head the client is still sending: a body may take as long as its size needs,
   // and bytes behind a request in flight wait for us, not for the client.
-  const std::string_view pending(data + consumed, len - consumed);
+  const std::string_view pending = input.substr(consumed);
   if (request_in_flight_ || chat_ || pending.empty() ||
       pending.find("\r\n\r\n") != std::string_view::npos) {
     head_started_ms_ = -1;
@@ -147,22 +162,131 @@ size_t ClientHandler::on_http_data(char* data, size_t len) {
   return consumed;
 }
 
+size_t ClientHandler::parse_requests(std::string_view input) {
+  size_t consumed = 0;
+  while (!request_in_flight_ && !chat_ && !conn_.closing()) {
+    const std::string_view pending = input.substr(consumed);
+    net::HttpRequest request;
+    size_t body_length = 0;
+    net::ParseResult result =
+        net::parse_http_head(pending, limits_.max_header_bytes, request, body_length);
+    if (result.status == net::ParseStatus::kNeedMore) {
+      break;
+    }
+    if (result.status == net::ParseStatus::kError) {
+      request_in_flight_ = true;
+      finish_request(error_response(result.error_status, "invalid_argument",
+                                    "malformed or oversized HTTP request"),
+                     true);
+      return input.size();
+    }
+    if (is_upload_request(request)) {
+      consumed += result.consumed;
+      start_upload(std::move(request), body_length);
+      continue;  // the upload reads its body itself; the loop ends unless it was refused at once
+    }
+    if (body_length > limits_.max_body_bytes) {
+      request_in_flight_ = true;
+      finish_request(error_response(413, "invalid_argument",
+                                    "request body of " + std::to_string(body_length) +
+                                        " bytes is over the limit of " +
+                                        std::to_string(limits_.max_body_bytes) + " bytes"),
+                     true);
+      return input.size();
+    }
+    if (pending.size() - result.consumed < body_length) {
+      break;
+    }
+    request.body.assign(pending.substr(result.consumed, body_length));
+    consumed += result.consumed + body_length;
+    head_started_ms_ = -1;
+    ctx_.server.metrics().http_requests.fetch_add(1, std::memory_order_relaxed);
+    keep_alive_ = request.keep_alive();
+    request_in_flight_ = true;
+    head_request_ = request.method == "HEAD";
+    dispatch(std::move(request));
+  }
+  return consumed;
+}
+
+void ClientHandler::start_upload(net::HttpRequest&& head, size_t body_length) {
+  head_started_ms_ = -1;
+  ctx_.server.metrics().http_requests.fetch_add(1, std::memory_order_relaxed);
+  keep_alive_ = head.keep_alive();
+  request_in_flight_ = true;
+  head_request_ = false;
+  upload_ = std::make_unique<UploadReceiver>(*this, next_upload_id_++);
+  upload_->start(std::move(head), body_length);
+  if (upload_->done()) {
+    upload_.reset();
+  }
+}
+
+void ClientHandler::with_upload(uint64_t upload_id,
+                                const std::function<void(UploadReceiver&)>& step) {
+  if (!upload_ || upload_->id() != upload_id || conn_.closed()) {
+    return;
+  }
+  step(*upload_);
+  if (upload_->done()) {
+    upload_.reset();
+  }
+}
+
 bool ClientHandler::request_head_overdue(int64_t now_ms) const {
   return head_started_ms_ >= 0 &&
          now_ms - head_started_ms_ >= ctx_.server.config().handshake_timeout_ms;
 }
 
-void ClientHandler::finish_request(const net::HttpResponse& response) {
+void ClientHandler::finish_request(const net::HttpResponse& response, bool close_connection) {
   if (!request_in_flight_) {
     return;
   }
+  if (close_connection) {
+    keep_alive_ = false;
+  }
+  if (head_request_) {
+    (void)conn_.send(response.serialize_head(keep_alive_, response.body.size()));
+  } else {
+    (void)conn_.send(response.serialize(keep_alive_));
+  }
+  end_request();
+}
+
+void ClientHandler::end_request() {
   request_in_flight_ = false;
-  (void)conn_.send(response.serialize(keep_alive_));
+  head_request_ = false;
+  // Reading resumes even before a close, so that a client still sending a body that was
+  // refused does not stall on a full socket before it reads the answer. The draining
+  // connection discards what it reads.
+  conn_.resume_reading();
   if (!keep_alive_) {
     conn_.close_after_flush();
+  }
+}
+
+void ClientHandler::send_file(const net::HttpResponse& head, std::shared_ptr<MediaFile> file) {
+  if (!request_in_flight_ || conn_.closing()) {
     return;
   }
-  conn_.resume_reading();
+  (void)conn_.send(head.serialize_head(keep_alive_, file->size));
+  if (head_request_ || file->size == 0) {
+    end_request();
+    return;
+  }
+  download_ = std::make_unique<MediaSender>(*this, std::move(file));
+  download_->pump();
+}
+
+void ClientHandler::on_media_piece(const MediaFile* file, std::string bytes, bool ok) {
+  if (!download_ || download_->file() != file || conn_.closed()) {
+    return;
+  }
+  download_->on_piece(std::move(bytes), ok);
+  if (!conn_.closed() && download_->done()) {
+    download_.reset();
+    end_request();
+  }
 }
 
 void ClientHandler::dispatch(net::HttpRequest&& request) {
@@ -179,8 +303,16 @@ void ClientHandler::dispatch(net::HttpRequest&& request) {
     serve_media(*this, std::move(request));
     return;
   }
-  if (request.method != "GET") {
-    finish_request(error_response(405, "invalid_argument", "method not allowed on this path"));
+  serve_static(request);
+}
+
+void ClientHandler::serve_static(const net::HttpRequest& request) {
+  const std::string& path = request.path;
+  if (request.method != "GET" && request.method != "HEAD") {
+    net::HttpResponse response =
+        error_response(405, "invalid_argument", "method not allowed on this path");
+    response.headers.emplace_back("Allow", "GET, HEAD");
+    finish_request(response);
     return;
   }
   if (path == "/healthz") {
@@ -199,12 +331,16 @@ void ClientHandler::dispatch(net::HttpRequest&& request) {
     finish_request(error_response(404, "not_found", "no such page"));
     return;
   }
-  net::HttpResponse response;
-  response.headers.emplace_back("Content-Type", file->content_type);
-  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  response.headers.emplace_back("Cache-Control", "no-cache");
-  response.body = *file->body;
-  finish_request(response);
+  net::HttpResponse head;
+  head.headers.emplace_back("Content-Type", file->content_type);
+  head.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  head.headers.emplace_back("Cache-Control", "no-cache");
+  // The file's bytes are queued as they are shared by all connections, without a copy.
+  (void)conn_.send(head.serialize_head(keep_alive_, file->body->size()));
+  if (!head_request_) {
+    (void)conn_.send(file->body);
+  }
+  end_request();
 }
 
 void ClientHandler::handle_upgrade(net::HttpRequest&& request) {

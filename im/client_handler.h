@@ -7,6 +7,7 @@
 // by id, so a connection closed meanwhile is simply not found.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,9 @@
 namespace parley::im {
 
 class ChatSession;
+class MediaSender;
+class UploadReceiver;
+struct MediaFile;
 
 class ClientHandler final : public net::ConnectionHandler {
  public:
@@ -26,9 +30,21 @@ class ClientHandler final : public net::ConnectionHandler {
 
   size_t on_data(net::Connection& conn, char* data, size_t len) override;
   void on_closed(net::Connection& conn) override;
+  void on_output_drained(net::Connection& conn) override;
 
-  // Sends the answer to the request in flight and reads the next one. Loop thread only.
-  void finish_request(const net::HttpResponse& response);
+  // Sends the response to the request in flight and reads the next one, or closes the
+  // connection after the response with `close_connection`. The response to HEAD goes without
+  // its body. Loop thread only.
+  void finish_request(const net::HttpResponse& response, bool close_connection = false);
+  // Responds with `head` and the content of `file` (only the head for HEAD), which is sent in
+  // pieces as the connection drains. Loop thread only.
+  void send_file(const net::HttpResponse& head, std::shared_ptr<MediaFile> file);
+  // Passes a piece read by a MediaSender job to the sender of `file`, unless the response has
+  // ended. Loop thread only.
+  void on_media_piece(const MediaFile* file, std::string bytes, bool ok);
+  // Runs `step` on the upload in flight if its id is `upload_id`, then drops the upload once it
+  // has responded. Loop thread only.
+  void with_upload(uint64_t upload_id, const std::function<void(UploadReceiver&)>& step);
   // Switches to WebSocket after the token was checked, sending `handshake_response` (the
   // complete 101 response). Loop thread only.
   void upgrade(const store::User& user, const std::string& token_hash,
@@ -43,8 +59,15 @@ class ClientHandler final : public net::ConnectionHandler {
 
  private:
   size_t on_http_data(char* data, size_t len);
+  // Parses requests from `pending` and dispatches them. Returns the bytes consumed.
+  size_t parse_requests(std::string_view pending);
+  void start_upload(net::HttpRequest&& head, size_t body_length);
   void dispatch(net::HttpRequest&& request);
+  void serve_static(const net::HttpRequest& request);
   void handle_upgrade(net::HttpRequest&& request);
+  // Ends the request in flight after its response was queued: reads the next request, or
+  // closes after the response unless the connection is kept alive.
+  void end_request();
 
   LoopContext& ctx_;
   net::Connection& conn_;
@@ -53,6 +76,11 @@ class ClientHandler final : public net::ConnectionHandler {
   bool keep_alive_ = true;
   int64_t head_started_ms_ = -1;  // when the incomplete request head began; -1 when none
   std::unique_ptr<ChatSession> chat_;
+
+  bool head_request_ = false;  // the request in flight is HEAD: responses carry no body
+  uint64_t next_upload_id_ = 1;
+  std::unique_ptr<UploadReceiver> upload_;  // a POST /api/upload in flight
+  std::unique_ptr<MediaSender> download_;   // a file response being sent
 };
 
 // Gives a newly accepted connection its handler. Loop thread.
@@ -62,6 +90,13 @@ void start_sweeps(LoopContext& ctx);
 
 // Posts `response` to connection `conn_id` on loop `loop_index`. Any thread.
 void respond(Server& server, int loop_index, uint64_t conn_id, net::HttpResponse response);
+// Runs `task` with the handler of connection `conn_id` on loop `loop_index`, unless the
+// connection has closed by then. Any thread.
+void post_to_handler(Server& server, int loop_index, uint64_t conn_id,
+                     std::function<void(ClientHandler&)> task);
+
+// Returns the token of an "Authorization: Bearer TOKEN" header, or an empty string.
+std::string bearer_token(const net::HttpRequest& request);
 
 // Builds a JSON response; an error response carries {"error":{"code","message"}}.
 net::HttpResponse json_response(int status, std::string body);

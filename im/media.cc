@@ -1,16 +1,16 @@
 #include "im/media.h"
 
-#include <xxhash.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "im/api.h"
-#include "im/json.h"
+#include "im/media_sender.h"
 #include "net/log.h"
-#include "net/multipart.h"
 
 namespace parley::im {
 
@@ -47,72 +47,34 @@ bool valid_media_name(std::string_view name) {
   return ext == "png" || ext == "jpg" || ext == "gif" || ext == "webp" || ext == "bin";
 }
 
-ApiResult api_upload(ApiCall& call, store::Store&) {
-  auto content_type = call.request.header("content-type");
-  auto boundary = content_type ? net::multipart_boundary(*content_type) : std::nullopt;
-  if (!boundary) {
-    return bad_request("upload must be multipart/form-data with a boundary");
+namespace {
+
+// Returns an attachment Content-Disposition whose filename holds only characters that need no
+// quoting or escaping, so that no name can end the quoted string or the header value.
+std::string attachment_disposition(std::string_view filename) {
+  std::string safe;
+  for (char c : filename) {
+    bool plain = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 c == '.' || c == '-' || c == '_';
+    safe += plain ? c : '_';
   }
-  std::vector<net::MultipartPart> parts;
-  if (!net::parse_multipart(call.request.body, *boundary, parts)) {
-    return bad_request("malformed multipart/form-data body");
-  }
-  const net::MultipartPart* file = nullptr;
-  for (const auto& part : parts) {
-    if (part.name == "file") {
-      file = &part;
-      break;
-    }
-  }
-  if (file == nullptr) {
-    return bad_request("missing form field \"file\"");
-  }
-  if (file->data.size() > call.server->config().max_upload_bytes) {
-    return error_response(413, "too_large", "file exceeds the upload limit");
-  }
-  SniffedType type = sniff_type(file->data);
-  XXH128_hash_t hash = XXH3_128bits(file->data.data(), file->data.size());
-  char hex[33];
-  std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(hash.high64),
-                static_cast<unsigned long long>(hash.low64));
-  std::string name = std::string(hex) + "." + std::string(type.extension);
-  fs::path dir = call.server->config().media_dir;
-  fs::path path = dir / name;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    fs::create_directories(dir, ec);
-    // Write to a temporary name and rename, so a crash never leaves a truncated file under
-    // the final name (which a later identical upload would then trust).
-    fs::path temp = dir / (name + ".tmp" + std::to_string(call.conn));
-    {
-      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-      out.write(file->data.data(), static_cast<std::streamsize>(file->data.size()));
-      if (!out) {
-        net::log(net::LogLevel::kError, "upload by user ", call.user, ": writing ", temp.string(),
-                 " failed");
-        return error_response(500, "internal", "could not store the file");
-      }
-    }
-    fs::rename(temp, path, ec);
-    if (ec) {
-      net::log(net::LogLevel::kError, "upload by user ", call.user, ": rename failed: ",
-               ec.message());
-      return error_response(500, "internal", "could not store the file");
-    }
-  }
-  return json_response(201, json_object([&](JsonWriter& w) {
-                         w.Key("url");
-                         write_string(w, "/media/" + name);
-                         w.Key("size");
-                         w.Uint64(file->data.size());
-                         w.Key("mime");
-                         write_string(w, type.mime);
-                       }));
+  return "attachment; filename=\"" + safe + "\"";
+}
+
+}  // namespace
+
+// ClientHandler streams POST /api/upload to an UploadReceiver from the request head
+// (im/upload_receiver.h), so the router never calls this. The route stays in the table so that
+// other methods on the path get 405 with "Allow: POST".
+ApiResult api_upload(ApiCall&, store::Store&) {
+  return error_response(500, "internal", "uploads are not handled by the API router");
 }
 
 void serve_media(ClientHandler& handler, net::HttpRequest&& request) {
-  if (request.method != "GET") {
-    handler.finish_request(error_response(405, "invalid_argument", "method not allowed"));
+  if (request.method != "GET" && request.method != "HEAD") {
+    net::HttpResponse response = error_response(405, "invalid_argument", "method not allowed");
+    response.headers.emplace_back("Allow", "GET, HEAD");
+    handler.finish_request(response);
     return;
   }
   std::string name = request.path.substr(7);
@@ -123,25 +85,40 @@ void serve_media(ClientHandler& handler, net::HttpRequest&& request) {
   Server* server = &handler.context().server;
   int loop = handler.context().loop.index();
   uint64_t conn = handler.connection().id();
-  // File reads block, so they run on a store worker like every other blocking call.
+  // Opening and reading files block, so they run on a store worker like every other blocking
+  // call. The body is read later, piece by piece, by the connection's MediaSender.
   server->store().read([server, loop, conn, name](store::Store&) {
-    std::ifstream in(fs::path(server->config().media_dir) / name, std::ios::binary);
-    if (!in) {
+    std::string path = (fs::path(server->config().media_dir) / name).string();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno != ENOENT) {
+        net::log(net::LogLevel::kError, "conn ", conn, ": opening ", path,
+                 " failed: ", std::strerror(errno));
+      }
       respond(*server, loop, conn, error_response(404, "not_found", "no such file"));
       return;
     }
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    net::HttpResponse response;
-    response.body = bytes.str();
-    SniffedType type = sniff_type(response.body);
-    response.headers.emplace_back("Content-Type", std::string(type.mime));
-    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    response.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
-    if (!type.inline_image) {
-      response.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    struct stat status {};
+    if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+      ::close(fd);
+      respond(*server, loop, conn, error_response(404, "not_found", "no such file"));
+      return;
     }
-    respond(*server, loop, conn, std::move(response));
+    auto file = std::make_shared<MediaFile>(fd, static_cast<uint64_t>(status.st_size));
+    char first_bytes[16];
+    ssize_t count = ::pread(fd, first_bytes, sizeof first_bytes, 0);
+    SniffedType type = sniff_type(std::string_view(first_bytes, count > 0 ? count : 0));
+
+    net::HttpResponse head;
+    head.headers.emplace_back("Content-Type", std::string(type.mime));
+    head.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    head.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+    if (!type.inline_image) {
+      head.headers.emplace_back("Content-Disposition", attachment_disposition(name));
+    }
+    post_to_handler(*server, loop, conn, [head = std::move(head), file](ClientHandler& handler) {
+      handler.send_file(head, file);
+    });
   });
 }
 

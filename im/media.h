@@ -1,7 +1,7 @@
 #pragma once
-// Uploaded files: stored under the media directory, named by a hash of their content (a
-// repeated upload is stored once), and served with a type decided from their first bytes,
-// never from what the uploader claimed.
+// Uploaded files: stored under the media directory (im/upload_receiver.h, im/upload_file.h),
+// named by a hash of their content (a repeated upload is stored once), and served with a type
+// decided from their first bytes, never from what the uploader claimed.
 
 #include <string>
 #include <string_view>
@@ -23,7 +23,8 @@ SniffedType sniff_type(std::string_view bytes);
 // True for names that upload can produce: 32 hex digits, '.', a known extension.
 bool valid_media_name(std::string_view name);
 
-// GET /media/NAME: reads the file on a store worker and answers. Loop thread.
+// GET or HEAD /media/NAME: opens the file on a store worker and answers through
+// ClientHandler::send_file(), which streams the body. Loop thread.
 void serve_media(ClientHandler& handler, net::HttpRequest&& request);
 
 }  // namespace parley::im

@@ -218,6 +218,28 @@ void Connection::consume_output(size_t written) {
       output_.pop_front();
     }
   }
+  check_drained();
+}
+
+void Connection::notify_when_drained(size_t bytes) {
+  drain_mark_ = bytes;
+  drain_notice_requested_ = true;
+  check_drained();
+}
+
+void Connection::check_drained() {
+  if (!drain_notice_requested_ || queued_bytes_ > drain_mark_ || state_ != State::kOpen) {
+    return;
+  }
+  drain_notice_requested_ = false;
+  // Deferred to the end of the pass, because the handler may send more while a flush is still
+  // walking the output queue.
+  loop_.at_end_of_pass([server = server_, id = id_] {
+    Connection* conn = server->find(id);
+    if (conn != nullptr && conn->state_ == State::kOpen && conn->handler_) {
+      conn->handler_->on_output_drained(*conn);
+    }
+  });
 }
 
 void Connection::update_interest() {

@@ -54,6 +54,9 @@ class ConnectionHandler {
   virtual size_t on_data(Connection& conn, char* data, size_t len) = 0;
   // Called once when the connection closes, from either side, before it is destroyed.
   virtual void on_closed(Connection& conn) = 0;
+  // Called at the end of a loop pass once queued output has fallen to the mark that
+  // Connection::notify_when_drained() was given. Does nothing unless overridden.
+  virtual void on_output_drained(Connection& /*conn*/) {}
 };
 
 enum class SendStatus {
@@ -91,6 +94,11 @@ class Connection final : public IoHandler {
   void pause_reading();
   // Reads again, and offers any buffered input to the handler at the end of the pass.
   void resume_reading();
+
+  // Asks for one ConnectionHandler::on_output_drained() call once at most `bytes` of output
+  // are queued, at the end of this pass if that is already so. A handler that streams a large
+  // body sends the next piece from there, so only a bounded part of the body waits in memory.
+  void notify_when_drained(size_t bytes);
 
   void set_high_water_mark(size_t bytes) { high_water_mark_ = bytes; }
   size_t queued_bytes() const { return queued_bytes_; }
@@ -130,6 +138,7 @@ class Connection final : public IoHandler {
   void consume_output(size_t written);
   void update_interest();
   void redeliver_buffered();
+  void check_drained();
   SendStatus enqueue(SharedBytes bytes);
 
   // TLS (tls_connection.cc).
@@ -161,6 +170,8 @@ class Connection final : public IoHandler {
   bool want_write_ = false;  // EPOLLOUT registered
   bool write_shut_ = false;  // shutdown(SHUT_WR) done while draining
   bool reading_paused_ = false;
+  bool drain_notice_requested_ = false;  // notify_when_drained() awaits its call
+  size_t drain_mark_ = 0;
   uint32_t registered_events_ = 0;
   int64_t last_read_ms_ = 0;
   TimerId linger_timer_ = 0;

@@ -147,8 +147,17 @@ bool HttpRequest::keep_alive() const {
 
 std::string HttpResponse::serialize(bool keep_alive) const {
   bool has_content = status >= 200 && status != 204 && status != 304;
+  std::string out = serialize_head(keep_alive, body.size());
+  if (has_content) {
+    out += body;
+  }
+  return out;
+}
+
+std::string HttpResponse::serialize_head(bool keep_alive, size_t content_length) const {
+  bool has_content = status >= 200 && status != 204 && status != 304;
   std::string out;
-  out.reserve(128 + body.size());
+  out.reserve(128 + (has_content ? body.size() : 0));
   out += "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
@@ -165,16 +174,13 @@ std::string HttpResponse::serialize(bool keep_alive) const {
   }
   if (has_content) {
     out += "Content-Length: ";
-    out += std::to_string(body.size());
+    out += std::to_string(content_length);
     out += "\r\n";
   }
   if (!has_connection) {
     out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   }
   out += "\r\n";
-  if (has_content) {
-    out += body;
-  }
   return out;
 }
 

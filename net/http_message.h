@@ -48,6 +48,10 @@ struct HttpResponse {
   // (a 101 response sets "Connection: Upgrade"). Responses with status 1xx, 204 and 304 get
   // neither Content-Length nor body, because RFC 9110 forbids content in them.
   std::string serialize(bool keep_alive) const;
+  // Serializes the status line and headers as serialize() does, with `content_length` as the
+  // Content-Length and without `body`: the head of a response to HEAD, or of a body that the
+  // caller sends itself in pieces.
+  std::string serialize_head(bool keep_alive, size_t content_length) const;
 };
 
 // Returns the standard reason phrase for a status code ("OK", "Not Found", ...), or an empty

@@ -1,6 +1,7 @@
 #include "net/http_parser.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 
 namespace parley::net {
@@ -135,17 +136,20 @@ struct Framing {
   std::optional<size_t> content_length;
 };
 
-// Parses a Content-Length value, saturating at limit + 1 so that huge values cannot overflow.
+// Parses a Content-Length value, saturating at limit + 1 (at SIZE_MAX for a limit of SIZE_MAX)
+// so that huge values cannot overflow.
 std::optional<size_t> parse_content_length(std::string_view value, size_t limit) {
   if (value.empty()) {
     return std::nullopt;
   }
+  const size_t cap = limit == SIZE_MAX ? limit : limit + 1;
   size_t length = 0;
   for (char c : value) {
     if (!is_digit(c)) {
       return std::nullopt;
     }
-    length = std::min(length * 10 + static_cast<size_t>(c - '0'), limit + 1);
+    auto digit = static_cast<size_t>(c - '0');
+    length = length > (cap - digit) / 10 ? cap : length * 10 + digit;
   }
   return length;
 }
@@ -260,11 +264,8 @@ void fill_request(std::string_view input, const HeaderBlock& block, size_t body_
   request.body.assign(input.substr(block.end, body_size));
 }
 
-}  // namespace
-
-ParseResult parse_http_request(std::string_view input, const HttpLimits& limits,
-                               HttpRequest& request) {
-  HeaderBlock block;
+// Scans and checks the header block, then the Host rule that needs all of it.
+ParseResult scan_head(std::string_view input, const HttpLimits& limits, HeaderBlock& block) {
   ParseResult scanned = scan_header_block(input, limits, block);
   if (scanned.status != ParseStatus::kComplete) {
     return scanned;
@@ -274,12 +275,37 @@ ParseResult parse_http_request(std::string_view input, const HttpLimits& limits,
   if (host_count > 1 || (host_count == 0 && block.request_line.version_minor == 1)) {
     return fail(kBadRequest);
   }
+  return scanned;
+}
+
+}  // namespace
+
+ParseResult parse_http_request(std::string_view input, const HttpLimits& limits,
+                               HttpRequest& request) {
+  HeaderBlock block;
+  ParseResult scanned = scan_head(input, limits, block);
+  if (scanned.status != ParseStatus::kComplete) {
+    return scanned;
+  }
   size_t body_size = block.framing.content_length.value_or(0);
   if (input.size() - block.end < body_size) {
     return {ParseStatus::kNeedMore, 0, 0};
   }
   fill_request(input, block, body_size, request);
   return {ParseStatus::kComplete, block.end + body_size, 0};
+}
+
+ParseResult parse_http_head(std::string_view input, size_t max_header_bytes, HttpRequest& request,
+                            size_t& body_length) {
+  HttpLimits limits{.max_header_bytes = max_header_bytes, .max_body_bytes = SIZE_MAX};
+  HeaderBlock block;
+  ParseResult scanned = scan_head(input, limits, block);
+  if (scanned.status != ParseStatus::kComplete) {
+    return scanned;
+  }
+  fill_request(input, block, 0, request);
+  body_length = block.framing.content_length.value_or(0);
+  return scanned;
 }
 
 }  // namespace parley::net

@@ -46,4 +46,13 @@ struct ParseResult {
 ParseResult parse_http_request(std::string_view input, const HttpLimits& limits,
                                HttpRequest& request);
 
+// Parses only the request line and headers from the start of `input`, with every check of
+// parse_http_request except the body limit. The caller then chooses a limit per request and
+// reads the body itself, for example streamed to a file. On kComplete, `consumed` covers the
+// header block and any empty lines before it, and `request.body` is empty. `body_length` is
+// the Content-Length: 0 without one, SIZE_MAX for a value too large for size_t. It never
+// returns 413.
+ParseResult parse_http_head(std::string_view input, size_t max_header_bytes, HttpRequest& request,
+                            size_t& body_length);
+
 }  // namespace parley::net

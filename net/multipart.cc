@@ -1,7 +1,7 @@
 #include "net/multipart.h"
 
 #include <algorithm>
-#include <functional>
+#include <cstring>
 #include <utility>
 
 #include "net/http_message.h"
@@ -12,7 +12,6 @@ namespace {
 constexpr size_t kMaxBoundaryLength = 70;  // RFC 2046 section 5.1.1
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
-using Searcher = std::boyer_moore_horspool_searcher<std::string_view::const_iterator>;
 
 bool is_token_char(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -131,53 +130,6 @@ bool is_valid_boundary(std::string_view boundary) {
   });
 }
 
-enum class DelimiterKind { kNone, kNext, kClose };
-
-// Classifies the rest of the line after "--boundary" at `after` and sets `line_end` past it.
-// "--" marks the close delimiter, which ends the body or is followed by padding and CRLF.
-// Otherwise padding (spaces and tabs) and CRLF start the next part.
-DelimiterKind classify_delimiter(std::string_view body, size_t after, size_t& line_end) {
-  bool close = body.substr(after, 2) == "--";
-  size_t pos = close ? after + 2 : after;
-  while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) {
-    ++pos;
-  }
-  if (close && pos == body.size()) {
-    line_end = pos;
-    return DelimiterKind::kClose;
-  }
-  if (body.substr(pos, 2) != "\r\n") {
-    return DelimiterKind::kNone;
-  }
-  line_end = pos + 2;
-  return close ? DelimiterKind::kClose : DelimiterKind::kNext;
-}
-
-struct Delimiter {
-  DelimiterKind kind = DelimiterKind::kNone;
-  size_t begin = 0;  // where the CRLF before "--boundary" starts
-  size_t end = 0;    // past the delimiter line
-};
-
-// Finds the first "\r\n--boundary" at or after `from` that forms a valid delimiter line.
-Delimiter find_delimiter(std::string_view body, size_t from, std::string_view delimiter,
-                         const Searcher& searcher) {
-  auto it = body.begin() + static_cast<std::ptrdiff_t>(from);
-  while (true) {
-    it = std::search(it, body.end(), searcher);
-    if (it == body.end()) {
-      return {};
-    }
-    size_t begin = static_cast<size_t>(it - body.begin());
-    size_t line_end = 0;
-    DelimiterKind kind = classify_delimiter(body, begin + delimiter.size(), line_end);
-    if (kind != DelimiterKind::kNone) {
-      return {kind, begin, line_end};
-    }
-    ++it;
-  }
-}
-
 bool parse_content_disposition(std::string_view value, MultipartPart& part) {
   std::string_view type;
   Parameters parameters;
@@ -197,91 +149,6 @@ bool parse_content_disposition(std::string_view value, MultipartPart& part) {
   return has_name;
 }
 
-// Parses the header lines of a part starting at `pos`. Sets `content_begin` past the empty line
-// that ends them.
-bool parse_part_headers(std::string_view body, size_t pos, std::string_view dash_boundary,
-                        MultipartPart& part, size_t& content_begin) {
-  bool has_disposition = false;
-  while (true) {
-    size_t line_end = body.find("\r\n", pos);
-    if (line_end == std::string_view::npos) {
-      return false;
-    }
-    std::string_view line = body.substr(pos, line_end - pos);
-    pos = line_end + 2;
-    if (line.empty()) {
-      break;
-    }
-    // A boundary may contain ':', so a delimiter line could otherwise pass as a header.
-    if (line.starts_with(dash_boundary)) {
-      return false;
-    }
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || count_token_chars(line) != colon || colon == 0) {
-      return false;
-    }
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = detail::trim_ows(line.substr(colon + 1));
-    if (!std::all_of(value.begin(), value.end(), is_quoted_text_char)) {
-      return false;
-    }
-    if (detail::equals_ignore_case(name, "content-disposition")) {
-      if (has_disposition || !parse_content_disposition(value, part)) {
-        return false;
-      }
-      has_disposition = true;
-    } else if (detail::equals_ignore_case(name, "content-type")) {
-      part.content_type.assign(value);
-    }
-  }
-  content_begin = pos;
-  return has_disposition;
-}
-
-// Finds the first delimiter: "--boundary" at the very start, or "\r\n--boundary" after a
-// preamble.
-Delimiter find_first_delimiter(std::string_view body, std::string_view delimiter,
-                               const Searcher& searcher) {
-  std::string_view dash_boundary = delimiter.substr(2);
-  if (body.starts_with(dash_boundary)) {
-    size_t line_end = 0;
-    DelimiterKind kind = classify_delimiter(body, dash_boundary.size(), line_end);
-    if (kind != DelimiterKind::kNone) {
-      return {kind, 0, line_end};
-    }
-  }
-  return find_delimiter(body, 0, delimiter, searcher);
-}
-
-bool parse_parts(std::string_view body, std::string_view boundary,
-                 std::vector<MultipartPart>& parts) {
-  std::string delimiter = "\r\n--";
-  delimiter += boundary;
-  std::string_view pattern = delimiter;
-  std::string_view dash_boundary = pattern.substr(2);
-  Searcher searcher(pattern.begin(), pattern.end());
-
-  Delimiter current = find_first_delimiter(body, delimiter, searcher);
-  // RFC 2046 requires at least one part before the close delimiter.
-  if (current.kind != DelimiterKind::kNext) {
-    return false;
-  }
-  while (current.kind == DelimiterKind::kNext) {
-    MultipartPart part;
-    size_t content_begin = 0;
-    if (!parse_part_headers(body, current.end, dash_boundary, part, content_begin)) {
-      return false;
-    }
-    current = find_delimiter(body, content_begin, delimiter, searcher);
-    if (current.kind == DelimiterKind::kNone) {
-      return false;
-    }
-    part.data = body.substr(content_begin, current.begin - content_begin);
-    parts.push_back(std::move(part));
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<std::string> multipart_boundary(std::string_view content_type_header) {
@@ -299,10 +166,294 @@ std::optional<std::string> multipart_boundary(std::string_view content_type_head
   return std::nullopt;
 }
 
+MultipartReader::MultipartReader(std::string_view boundary) : delimiter_("\r\n--") {
+  delimiter_ += boundary;
+  if (!is_valid_boundary(boundary)) {
+    state_ = State::kFailed;
+    return;
+  }
+  // The body may open with "--boundary" and no CRLF before it, so the first line starts out as
+  // a delimiter whose CRLF has already matched.
+  matched_ = 2;
+}
+
+bool MultipartReader::feed(std::string_view bytes, MultipartVisitor& visitor) {
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    switch (state_) {
+      case State::kPreamble:
+      case State::kContent:
+        pos = scan_body(bytes, pos, visitor);
+        break;
+      case State::kHeaders:
+        pos = read_headers(bytes, pos, visitor);
+        break;
+      case State::kEpilogue:
+        return true;
+      case State::kFailed:
+        return false;
+    }
+  }
+  return state_ != State::kFailed;
+}
+
+bool MultipartReader::finish(MultipartVisitor& visitor) {
+  // "--boundary--" and padding at the very end of the body close it without a CRLF.
+  if (state_ == State::kContent && close_ && step_ == Step::kPadding) {
+    held_.clear();
+    reset_candidate();
+    visitor.on_part_end();
+    state_ = State::kEpilogue;
+  }
+  if (state_ != State::kEpilogue) {
+    state_ = State::kFailed;
+    return false;
+  }
+  return true;
+}
+
+// Scans preamble or content from input[pos] for the next delimiter line. Content is passed to
+// the visitor as views into `input` wherever possible: bytes are held back only while they
+// might start a delimiter that the next feed() call completes. Returns the position after the
+// delimiter line, or input.size().
+size_t MultipartReader::scan_body(std::string_view input, size_t pos, MultipartVisitor& visitor) {
+  constexpr size_t kHeld = std::string_view::npos;  // the candidate began in an earlier call
+  const size_t content_begin = pos;
+  size_t candidate_begin = matched_ > 0 ? kHeld : pos;
+  while (pos < input.size()) {
+    if (matched_ == 0) {
+      // Only a CR can start a delimiter, so content up to the next one needs no closer look.
+      const void* cr = std::memchr(input.data() + pos, '\r', input.size() - pos);
+      if (cr == nullptr) {
+        pos = input.size();
+        break;
+      }
+      pos = static_cast<size_t>(static_cast<const char*>(cr) - input.data());
+      candidate_begin = pos;
+      matched_ = 1;
+      ++pos;
+      continue;
+    }
+    Advance result = advance(input[pos]);
+    if (result == Advance::kMore) {
+      ++pos;
+      continue;
+    }
+    if (result == Advance::kReject) {
+      // The candidate's bytes are content after all. The byte that broke it is examined
+      // again, because it may be the CR of the next candidate. No other byte of a rejected
+      // candidate can start one: boundaries contain no CR, and a CR at the end of the line
+      // was followed by this byte, which is not LF.
+      if (candidate_begin == kHeld) {
+        emit(held_, visitor);
+        held_.clear();
+      }
+      reset_candidate();
+      continue;
+    }
+    ++pos;  // past the LF that ends the delimiter line
+    if (candidate_begin != kHeld) {
+      emit(input.substr(content_begin, candidate_begin - content_begin), visitor);
+    }
+    held_.clear();
+    reset_candidate();
+    on_delimiter(result, visitor);
+    return pos;
+  }
+  if (matched_ == 0) {
+    emit(input.substr(content_begin), visitor);
+  } else if (candidate_begin == kHeld) {
+    held_.append(input.substr(content_begin));
+  } else {
+    emit(input.substr(content_begin, candidate_begin - content_begin), visitor);
+    held_.assign(input.substr(candidate_begin));
+  }
+  return input.size();
+}
+
+// Matches one more byte of a possible delimiter line against the grammar of RFC 2046 section
+// 5.1.1: "\r\n--boundary", "--" for the close delimiter, transport padding, CRLF.
+MultipartReader::Advance MultipartReader::advance(char c) {
+  switch (step_) {
+    case Step::kDelimiter:
+      if (c != delimiter_[matched_]) {
+        return Advance::kReject;
+      }
+      if (++matched_ == delimiter_.size()) {
+        step_ = Step::kAfterBoundary;
+      }
+      return Advance::kMore;
+    case Step::kAfterBoundary:
+      if (c == '-') {
+        step_ = Step::kSecondDash;
+        return Advance::kMore;
+      }
+      step_ = Step::kPadding;
+      return advance(c);
+    case Step::kSecondDash:
+      if (c != '-') {
+        return Advance::kReject;
+      }
+      close_ = true;
+      step_ = Step::kPadding;
+      return Advance::kMore;
+    case Step::kPadding:
+      if (c == ' ' || c == '\t') {
+        return ++padding_ <= kMaxPaddingBytes ? Advance::kMore : Advance::kReject;
+      }
+      if (c != '\r') {
+        return Advance::kReject;
+      }
+      step_ = Step::kLineFeed;
+      return Advance::kMore;
+    case Step::kLineFeed:
+      if (c != '\n') {
+        return Advance::kReject;
+      }
+      return close_ ? Advance::kClose : Advance::kNext;
+  }
+  return Advance::kReject;
+}
+
+void MultipartReader::reset_candidate() {
+  matched_ = 0;
+  step_ = Step::kDelimiter;
+  close_ = false;
+  padding_ = 0;
+}
+
+void MultipartReader::emit(std::string_view content, MultipartVisitor& visitor) {
+  if (state_ == State::kContent) {
+    visitor.on_part_data(content);
+  }
+}
+
+void MultipartReader::on_delimiter(Advance kind, MultipartVisitor& visitor) {
+  if (state_ == State::kContent) {
+    visitor.on_part_end();
+  } else if (kind == Advance::kClose) {
+    state_ = State::kFailed;  // RFC 2046 requires at least one part before the close delimiter
+    return;
+  }
+  if (kind == Advance::kClose) {
+    state_ = State::kEpilogue;
+    return;
+  }
+  state_ = State::kHeaders;
+  part_ = MultipartPart();
+  line_.clear();
+  header_bytes_ = 0;
+  has_disposition_ = false;
+}
+
+// Reads header lines from input[pos] until the empty line that ends them. Returns the position
+// after the bytes it used.
+size_t MultipartReader::read_headers(std::string_view input, size_t pos,
+                                     MultipartVisitor& visitor) {
+  while (pos < input.size()) {
+    size_t line_feed = input.find('\n', pos);
+    size_t end = line_feed == std::string_view::npos ? input.size() : line_feed + 1;
+    header_bytes_ += end - pos;
+    if (header_bytes_ > kMaxPartHeaderBytes) {
+      state_ = State::kFailed;
+      return input.size();
+    }
+    line_.append(input.substr(pos, end - pos));
+    pos = end;
+    if (line_feed == std::string_view::npos) {
+      break;
+    }
+    // Lines end in CRLF. A bare LF ends nothing and makes the line invalid.
+    if (line_.size() < 2 || line_[line_.size() - 2] != '\r') {
+      state_ = State::kFailed;
+      return input.size();
+    }
+    std::string_view line(line_.data(), line_.size() - 2);
+    if (line.empty()) {
+      if (!has_disposition_) {
+        state_ = State::kFailed;
+        return input.size();
+      }
+      line_.clear();
+      state_ = State::kContent;
+      visitor.on_part_begin(part_);
+      return pos;
+    }
+    if (!parse_header_line(line)) {
+      state_ = State::kFailed;
+      return input.size();
+    }
+    line_.clear();
+  }
+  return pos;
+}
+
+bool MultipartReader::parse_header_line(std::string_view line) {
+  // A boundary may contain ':', so a delimiter line could otherwise pass as a header.
+  if (line.starts_with(std::string_view(delimiter_).substr(2))) {
+    return false;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0 || count_token_chars(line) != colon) {
+    return false;
+  }
+  std::string_view name = line.substr(0, colon);
+  std::string_view value = detail::trim_ows(line.substr(colon + 1));
+  if (!std::all_of(value.begin(), value.end(), is_quoted_text_char)) {
+    return false;
+  }
+  if (detail::equals_ignore_case(name, "content-disposition")) {
+    if (has_disposition_ || !parse_content_disposition(value, part_)) {
+      return false;
+    }
+    has_disposition_ = true;
+  } else if (detail::equals_ignore_case(name, "content-type")) {
+    part_.content_type.assign(value);
+  }
+  return true;
+}
+
+namespace {
+
+// Collects the parts of a body passed whole to one feed() call. The reader then passes each
+// part's content as one view into that body, so a part can point into the body.
+class PartCollector final : public MultipartVisitor {
+ public:
+  explicit PartCollector(std::vector<MultipartPart>& parts) : parts_(parts) {}
+
+  void on_part_begin(const MultipartPart& part) override {
+    parts_.push_back(part);
+    has_data_ = false;
+  }
+  void on_part_data(std::string_view data) override {
+    std::string_view& current = parts_.back().data;
+    if (!has_data_) {
+      current = data;
+      has_data_ = true;
+    } else if (data.data() == current.data() + current.size()) {
+      current = std::string_view(current.data(), current.size() + data.size());
+    } else {
+      contiguous_ = false;  // only bytes held between feed() calls could cause this
+    }
+  }
+  void on_part_end() override {}
+
+  bool contiguous() const { return contiguous_; }
+
+ private:
+  std::vector<MultipartPart>& parts_;
+  bool has_data_ = false;
+  bool contiguous_ = true;
+};
+
+}  // namespace
+
 bool parse_multipart(std::string_view body, std::string_view boundary,
                      std::vector<MultipartPart>& parts) {
   parts.clear();
-  if (!is_valid_boundary(boundary) || !parse_parts(body, boundary, parts)) {
+  MultipartReader reader(boundary);
+  PartCollector collector(parts);
+  if (!reader.feed(body, collector) || !reader.finish(collector) || !collector.contiguous()) {
     parts.clear();
     return false;
   }
