@@ -44,10 +44,13 @@ bool StorePool::Worker::wait_and_take(std::vector<Item>& out) {
   }
 }
 
-StorePool::StorePool(const std::string& url, int reader_threads) {
+StorePool::StorePool(const std::string& url, int reader_threads, int slow_threads) {
   writer_ = std::make_unique<Worker>(store::open_store(url));
   for (int i = 0; i < reader_threads; ++i) {
     readers_.push_back(std::make_unique<Worker>(store::open_store(url)));
+  }
+  for (int i = 0; i < slow_threads; ++i) {
+    slow_readers_.push_back(std::make_unique<Worker>(store::open_store(url)));
   }
 }
 
@@ -56,9 +59,11 @@ StorePool::~StorePool() { stop(); }
 void StorePool::start() {
   started_ = true;
   writer_->thread = std::thread([this] { run_writer(); });
-  for (auto& reader : readers_) {
-    Worker* worker = reader.get();
-    worker->thread = std::thread([this, worker] { run_reader(*worker); });
+  for (auto* pool : {&readers_, &slow_readers_}) {
+    for (auto& reader : *pool) {
+      Worker* worker = reader.get();
+      worker->thread = std::thread([this, worker] { run_reader(*worker); });
+    }
   }
 }
 
@@ -67,21 +72,27 @@ void StorePool::stop() {
     return;
   }
   started_ = false;
-  for (auto& reader : readers_) {
-    reader->push(Item::stop_item());
-  }
-  for (auto& reader : readers_) {
-    reader->thread.join();
+  for (auto* pool : {&readers_, &slow_readers_}) {
+    for (auto& reader : *pool) {
+      reader->push(Item::stop_item());
+    }
+    for (auto& reader : *pool) {
+      reader->thread.join();
+    }
   }
   writer_->push(Item::stop_item());
   writer_->thread.join();
 }
 
-void StorePool::write(Job job) { writer_->push(Item::job_item(std::move(job))); }
 
 void StorePool::read(Job job) {
   size_t index = next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size();
   readers_[index]->push(Item::job_item(std::move(job)));
+}
+
+void StorePool::read_slow(Job job) {
+  size_t index = next_slow_reader_.fetch_add(1, std::memory_order_relaxed) % slow_readers_.size();
+  slow_readers_[index]->push(Item::job_item(std::move(job)));
 }
 
 void StorePool::insert_message(store::Message message, InsertDone done) {

@@ -5,10 +5,13 @@
 // may be called from any thread; jobs run on the pool's own threads, each of which owns one
 // store::Store connection. Jobs report back by posting to the loop that asked.
 //
-// One writer thread runs every write in submission order. Consecutive message inserts are
+// One writer thread runs every message insert in submission order. Consecutive inserts are
 // batched into one transaction (group commit): one fsync acknowledges many messages, and the
 // single writer makes per-conversation seq assignment race-free. Reader threads, one
-// connection each, serve queries round-robin.
+// connection each, serve the other jobs round-robin: queries, and also the API's small writes
+// (accounts, friends, groups, read marks), which the database serializes itself. Slow-job
+// threads run what is CPU-bound, such as the password hash of register and login, so that a
+// burst of logins cannot occupy the readers that every other request waits for.
 
 #include <atomic>
 #include <cstdint>
@@ -38,15 +41,16 @@ class StorePool {
 
   // Opens one connection per thread. Throws store::StoreError when the database cannot be
   // opened. Does not start threads.
-  StorePool(const std::string& url, int reader_threads);
+  StorePool(const std::string& url, int reader_threads, int slow_threads = 2);
   ~StorePool();
 
   void start();
   // Runs every queued job, then joins the threads.
   void stop();
 
-  void write(Job job);
   void read(Job job);
+  // Runs a CPU-heavy job (a password hash) on the slow-job threads.
+  void read_slow(Job job);
   // Queues a message insert on the writer; `done` runs on the writer thread after the batch
   // containing it committed or failed.
   void insert_message(store::Message message, InsertDone done);
@@ -103,6 +107,8 @@ class StorePool {
   std::unique_ptr<Worker> writer_;
   std::vector<std::unique_ptr<Worker>> readers_;
   std::atomic<size_t> next_reader_{0};
+  std::vector<std::unique_ptr<Worker>> slow_readers_;
+  std::atomic<size_t> next_slow_reader_{0};
   bool started_ = false;
 };
 
