@@ -16,7 +16,7 @@
 namespace parley::net {
 
 namespace {
-// The most plaintext one TLS record carries (RFC 8446 section 5.1, RFC 5246 section 6.2.1).
+// The maximum plaintext of one TLS record (RFC 8446 section 5.1, RFC 5246 section 6.2.1).
 constexpr size_t kTlsRecordBytes = 16 * 1024;
 // The first byte of a TLS record that carries a handshake message, such as a ClientHello.
 constexpr unsigned char kTlsHandshakeRecordType = 0x16;
@@ -94,7 +94,7 @@ void Connection::on_tls_io(uint32_t events) {
   if (!tls_->established()) {
     continue_tls_handshake();
     if (closed() || !tls_ || !tls_->established()) {
-      return;  // still in the handshake, or closed, or answering plain HTTP without TLS
+      return;  // still in the handshake, or closed, or replying to plain HTTP without TLS
     }
     // The client's first request may have arrived with its Finished message, and the handler
     // may have queued output: try both now instead of waiting for another pass.
@@ -163,7 +163,7 @@ bool Connection::check_first_tls_byte() {
   return true;  // a ClientHello, or bytes that OpenSSL rejects with its own reason
 }
 
-// Answers a plain HTTP request on the TLS port with a readable 400 and closes. Nothing was
+// Replies to a plain HTTP request on the TLS port with a readable 400 and closes. Nothing was
 // sent encrypted yet, so the connection drops TLS and the reply goes out as plain text.
 void Connection::reject_plain_http() {
   log_tls_failure(loop_.now_ms(), "conn ", id_, " ", peer_,
@@ -306,8 +306,8 @@ uint32_t Connection::tls_events() const {
     return EPOLLOUT;
   }
   // NOTE: a write that waits to read keeps reading on even while the handler paused reading,
-  // so input_ can grow. OpenSSL 3 returns that only for renegotiation, which the context
-  // refuses.
+  // so input_ can grow. The SSL_write manual page names renegotiation as the cause, and the
+  // context refuses renegotiation.
   bool need_read = !reading_paused_ || tls.write_wants_read;
   bool need_write = !output_.empty() && !tls.write_wants_read;
   return (need_read ? (EPOLLIN | EPOLLRDHUP) : 0u) | (need_write ? EPOLLOUT : 0u);

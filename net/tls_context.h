@@ -3,8 +3,8 @@
 //
 // Ownership and threads: created once on the main thread before any loop starts, then shared
 // read-only by every loop (each connection calls SSL_new on it). OpenSSL 3 allows SSL_new from
-// many threads on one SSL_CTX. The server-side session cache is off, so handshakes never write
-// to the context; TLS 1.2 and 1.3 resumption still works through stateless session tickets.
+// many threads on one SSL_CTX. The server-side session cache is off, so handshakes store no
+// sessions in the shared context; resumption still works through stateless session tickets.
 //
 // Policy: TLS 1.2 and 1.3 only. TLS 1.2 is limited to ECDHE key exchange with AEAD ciphers
 // (AES-GCM, ChaCha20-Poly1305); TLS 1.3 uses OpenSSL's default suites, which are all AEAD.

@@ -165,6 +165,22 @@ class TlsServingTests(ServerTestCase):
                 self.assertTrue(response.startswith(b"HTTP/1.1 200"),
                                 f"GET /healthz over {name} returned {response[:80]!r}")
 
+    def test_session_resumed(self):
+        for version, name in ((ssl.TLSVersion.TLSv1_2, "TLSv1.2"), (ssl.TLSVersion.TLSv1_3, "TLSv1.3")):
+            with self.subTest(name):
+                context = client_context(version)
+                session = None
+                for attempt in ("first", "second"):
+                    with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as raw:
+                        with context.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as tls:
+                            tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                            response = read_until_close(tls)
+                            reused = tls.session_reused
+                            session = tls.session  # TLS 1.3 tickets arrive after the handshake
+                    self.assertTrue(response.startswith(b"HTTP/1.1 200"),
+                                    f"the {attempt} GET /healthz over {name} returned {response[:80]!r}")
+                self.assertTrue(reused, f"the second {name} connection did not resume the session")
+
     def test_non_aead_cipher_rejected(self):
         context = client_context(ssl.TLSVersion.TLSv1_2)
         context.set_ciphers("ECDHE-ECDSA-AES128-SHA")
