@@ -42,12 +42,6 @@ Options:
   --login-failures N       failed logins per minute per client address before logins from
                            it are rejected with 429; 0 = no limit (default 10)
   --tls-cert FILE          serve HTTPS and WSS with this PEM certificate chain; every
-                           connection on the port must then speak TLS 1.2 or 1.3
-  --tls-key FILE           the PEM private key of --tls-cert (required with it)
-  --tls-handshake-timeout MS
-                           close a connection whose TLS handshake is not complete this many
-                           milliseconds after the accept (default 10000)
-  --tls-cert FILE          serve HTTPS and WSS with this PEM certificate chain; every
                            connection on the port must then speak TLS 1.2 or 1.3, and a
                            plain HTTP request gets a 400
   --tls-key FILE           the PEM private key of --tls-cert (required with it)
