@@ -21,10 +21,9 @@ void notify_group(Server& server, const std::vector<int64_t>& users, const store
     write_group(w, group);
     w.Key("event");
     w.String(event);
-    if (subject != 0) {
-      w.Key("userid");
-      w.Int64(subject);
-    }
+    // The protocol always sends userid, with 0 when the change names no single user.
+    w.Key("userid");
+    w.Int64(subject);
   });
   route_frame(server, users,
               std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, json)));
