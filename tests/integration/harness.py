@@ -425,9 +425,13 @@ class Client:
         The reply is the cmd 20 or cmd 21 frame that carries the message's cid.
         """
         cid = cid or uuid.uuid4().hex
-        await self.send({"cmd": cmd, "dstid": dstid, "content": content, "cid": cid, **fields})
+        return await self.submit({"cmd": cmd, "dstid": dstid, "content": content, "cid": cid, **fields}, timeout)
+
+    async def submit(self, frame, timeout=5.0):
+        """Send a message frame unchanged and return the ack or error frame (cmd 20 or 21) with its cid."""
+        await self.send(frame)
         return await self.recv_until(
-            lambda frame: frame.get("cmd") in (20, 21) and frame.get("cid") == cid, timeout)
+            lambda reply: reply.get("cmd") in (20, 21) and reply.get("cid") == frame.get("cid"), timeout)
 
     async def recv(self, timeout=5.0):
         """Return the next frame, parsed, raising AssertionError if none comes within `timeout` s."""
