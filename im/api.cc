@@ -75,21 +75,12 @@ bool match(std::string_view pattern, std::string_view path, std::vector<int64_t>
   return pattern.empty() && path.empty();
 }
 
-std::string bearer(const net::HttpRequest& request) {
-  auto header = request.header("authorization");
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (!header || header->size() <= kPrefix.size() || !header->starts_with(kPrefix)) {
-    return {};
-  }
-  return std::string(header->substr(kPrefix.size()));
-}
-
 // Runs on a store worker: authenticates, then calls the route's handler.
 void run_route(const Route& route, ApiCall& call, store::Store& store) {
   ApiResult result;
   try {
     if (route.authenticated) {
-      std::string token = bearer(call.request);
+      std::string token = bearer_token(call.request);
       std::optional<int64_t> user;
       if (!token.empty()) {
         call.token_hash = token_hash(token);

@@ -40,6 +40,40 @@ void ChatSession::start() {
     w.Key("user");
     write_user(w, user_);
   }));
+  recheck_token();
+}
+
+// The token was checked before the upgrade, but a logout that ran between that check and the
+// registration above found no session to close. Checking again now that the session is
+// registered closes that gap: a logout after this read finds the session in the table.
+void ChatSession::recheck_token() {
+  Server* server = &ctx_.server;
+  int loop = ctx_.loop.index();
+  uint64_t conn = conn_id_;
+  std::string hash = token_hash_;
+  std::shared_ptr<std::atomic<bool>> alive = alive_;
+  server->store().read([server, loop, conn, hash, alive](store::Store& store) {
+    if (!alive->load(std::memory_order_relaxed)) {
+      return;
+    }
+    bool valid = true;
+    try {
+      valid = store.find_token(hash).has_value();
+    } catch (const store::StoreError& e) {
+      // Keep the session: the check before the upgrade passed, and logout closes it anyway.
+      net::log(net::LogLevel::kWarn, "conn ", conn, ": token re-check failed: ", e.what());
+      return;
+    }
+    if (!valid) {
+      LoopContext* ctx = &server->context(loop);
+      ctx->loop.post([ctx, conn] {
+        net::Connection* c = ctx->tcp->find(conn);
+        if (ChatSession* session = c ? static_cast<ClientHandler*>(c->handler())->chat() : nullptr) {
+          session->close(1008, "logged out");
+        }
+      });
+    }
+  });
 }
 
 void ChatSession::unregister() {

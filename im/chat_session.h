@@ -53,6 +53,7 @@ class ChatSession final : public ws::SessionHandler {
   uint64_t conn_id() const { return conn_id_; }
 
  private:
+  void recheck_token();
   void submit(store::Message message);
   void handle_sync(const SyncCommand& sync);
   void run_sync(const SyncCommand& sync);

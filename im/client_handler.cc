@@ -1,5 +1,8 @@
 #include "im/client_handler.h"
 
+#include <cctype>
+#include <charconv>
+
 #include "im/api.h"
 #include "im/chat_session.h"
 #include "im/credentials.h"
@@ -30,11 +33,17 @@ std::string bearer_token(const net::HttpRequest& request) {
     return {};
   }
   std::string_view value = *header;
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (value.size() <= kPrefix.size() || value.substr(0, kPrefix.size()) != kPrefix) {
+  // The scheme name is case-insensitive (RFC 9110, section 11.1).
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size()) {
     return {};
   }
-  return std::string(value.substr(kPrefix.size()));
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) {
+      return {};
+    }
+  }
+  return std::string(value.substr(kScheme.size()));
 }
 
 net::HttpResponse json_response(int status, std::string body) {
@@ -370,8 +379,8 @@ void ClientHandler::handle_upgrade(net::HttpRequest&& request) {
   }
   int64_t claimed_id = 0;
   if (auto id = request.query_param("id")) {
-    claimed_id = std::atoll(id->c_str());
-    if (claimed_id <= 0) {
+    auto [end, error] = std::from_chars(id->data(), id->data() + id->size(), claimed_id);
+    if (error != std::errc() || end != id->data() + id->size() || claimed_id <= 0) {
       finish_request(error_response(400, "invalid_argument", "id must be a positive integer"));
       return;
     }

@@ -198,6 +198,7 @@ void load_conv(LoopContext& ctx, const store::ConvKey& conv) {
 // On the owner loop.
 void accept_submission(LoopContext& ctx, Submission s) {
   ConvState& state = ctx.convs[s.message.conv];
+  state.last_used_ms = ctx.loop.now_ms();
   switch (state.status) {
     case ConvState::Status::kReady:
       authorize_and_store(ctx, state, std::move(s));
@@ -330,6 +331,25 @@ void invalidate_conv(Server& server, const store::ConvKey& conv) {
     } else {
       owner->convs.erase(it);
     }
+  });
+}
+
+void start_conv_eviction(LoopContext& ctx) {
+  // A conversation unused this long is loaded again from the store when it is next used.
+  // Without eviction the cache grows with every conversation ever written to, including
+  // rejected ones (messages to strangers).
+  constexpr int64_t kIdleMs = 10 * 60 * 1000;
+  constexpr int64_t kIntervalMs = 60 * 1000;
+  LoopContext* raw = &ctx;
+  ctx.conv_eviction_timer = ctx.loop.run_every(kIntervalMs, [raw] {
+    int64_t now = raw->loop.now_ms();
+    std::erase_if(raw->convs, [now](const auto& entry) {
+      const ConvState& state = entry.second;
+      // Messages in flight hold their own reference to the member list, so a ready entry
+      // with nothing waiting can go.
+      return state.status == ConvState::Status::kReady && state.waiting.empty() &&
+             now - state.last_used_ms > kIdleMs;
+    });
   });
 }
 

@@ -37,6 +37,10 @@ void send_to_session(Server& server, int loop_index, uint64_t conn_id, std::stri
 // it off its messages in flight. Any thread.
 void answer_submission(Server& server, int loop_index, uint64_t conn_id, std::string frame);
 
+// Starts the timer that drops conversations unused for ten minutes from this owner loop's
+// cache. Loop thread of `ctx`.
+void start_conv_eviction(LoopContext& ctx);
+
 // Drops the owner loop's cached authorization and member list of a conversation, after a
 // friendship, block or membership change. Any thread.
 void invalidate_conv(Server& server, const store::ConvKey& conv);

@@ -14,6 +14,7 @@
 
 #include "im/chat_session.h"
 #include "im/client_handler.h"
+#include "im/delivery.h"
 #include "net/log.h"
 #include "net/socket_address.h"
 
@@ -110,6 +111,7 @@ void Server::start() {
       try {
         raw->tcp->listen(address);
         start_sweeps(*raw);
+        start_conv_eviction(*raw);
         bound.set_value("");
       } catch (const std::exception& e) {
         bound.set_value(e.what());

@@ -49,6 +49,7 @@ struct ConvState {
   // list they were authorized against without copying it.
   std::shared_ptr<const std::vector<int64_t>> members;
   std::vector<Submission> waiting;  // arrived while loading
+  int64_t last_used_ms = 0;         // loop time of the last submission, for eviction
 };
 
 // Where one user's sessions are: a session count per loop.
@@ -70,6 +71,7 @@ struct LoopContext {
   // Conversations whose key hashes to this loop.
   std::unordered_map<store::ConvKey, ConvState, ConvKeyHash> convs;
   net::TimerId sweep_timer = 0;
+  net::TimerId conv_eviction_timer = 0;
 };
 
 class Server {

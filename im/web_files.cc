@@ -32,10 +32,12 @@ WebFiles::WebFiles(const std::string& dir) {
   }
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (!it->is_regular_file()) {
+    // Symbolic links are skipped: fs::relative would resolve one to its target's path, which
+    // may lie outside the web directory and would then be served under a "../" name.
+    if (it->is_symlink(ec) || !it->is_regular_file(ec)) {
       continue;
     }
-    std::string relative = fs::relative(it->path(), dir).generic_string();
+    std::string relative = it->path().lexically_relative(dir).generic_string();
     std::ifstream in(it->path(), std::ios::binary);
     std::ostringstream bytes;
     bytes << in.rdbuf();
