@@ -1,4 +1,4 @@
-"""GET /api/conversations: order, the last message and unread counts."""
+"""GET /api/conversations (order, the last message, unread counts) and the limits of GET /api/messages."""
 
 from harness import ServerTestCase, conv_with
 
@@ -103,3 +103,41 @@ class ConversationListTests(ServerTestCase):
         status, body, _ = self.server.api("GET", "/api/conversations")
         self.assertEqual(status, 401, f"GET /api/conversations without a token returned {status} {body!r}")
         self.assertErrorBody(body, "unauthenticated")
+
+
+class HistoryLimitTests(ServerTestCase):
+    async def test_page_sizes(self):
+        (_, alice_token), (bob, _) = self.friends_pair()
+        session = await self.connect(alice_token)
+        count = 55
+        for number in range(1, count + 1):
+            await session.send({"cmd": 10, "dstid": bob["id"], "content": f"page {number}", "cid": f"p{number}"})
+        replies = await session.recv_frames(count, (20, 21))
+        self.assertEqual({reply["cmd"] for reply in replies}, {20}, "a setup message was rejected")
+
+        conv = conv_with(bob)
+        cases = {"no limit": ("", list(range(6, count + 1))), "limit=200": ("&limit=200", list(range(1, count + 1)))}
+        for label, (query, expected) in cases.items():
+            with self.subTest(label):
+                status, body, _ = self.server.api("GET", f"/api/messages?conv={conv}{query}", token=alice_token)
+                self.assertEqual(status, 200, f"history with {label} returned {status} {body!r}")
+                self.assertEqual([m["seq"] for m in body["messages"]], expected, f"the page with {label}")
+
+    def test_history_rejections(self):
+        (_, token), (bob, _) = self.friends_pair()
+        conv = conv_with(bob)
+        queries = {
+            "conv missing": "",
+            "limit 0": f"conv={conv}&limit=0",
+            "limit 201": f"conv={conv}&limit=201",
+            "limit negative": f"conv={conv}&limit=-1",
+            "limit not a number": f"conv={conv}&limit=ten",
+            "before 0": f"conv={conv}&before=0",
+            "before negative": f"conv={conv}&before=-2",
+            "before not a number": f"conv={conv}&before=x",
+        }
+        for label, query in queries.items():
+            with self.subTest(label):
+                status, body, _ = self.server.api("GET", f"/api/messages?{query}", token=token)
+                self.assertEqual(status, 400, f"history with {label} returned {status} {body!r}")
+                self.assertErrorBody(body, "invalid_argument")

@@ -94,6 +94,32 @@ class RequestTests(FriendTestCase):
         self.assertNotEqual(body["request"]["id"], request_id, "a new request after a decline reused the old one")
         self.assertEqual(body["request"]["state"], "pending", "a new request after a decline is not pending")
 
+    async def test_accept_notifies_both(self):
+        (alice, alice_token), (bob, bob_token) = self.server.register_many(["alice", "bob"])
+        alice_session = await self.connect(alice_token)
+        bob_session = await self.connect(bob_token)
+        _, body = self.send_request(alice_token, bob["id"])
+        status, body = self.answer(bob_token, body["request"]["id"], "accept")
+        self.assertEqual(status, 200, f"accept returned {status} {body!r}")
+        accepted = body["request"]
+        self.assertEqual(accepted["state"], "accepted", "an accepted request is not 'accepted'")
+        self.assertEqual(accepted.get("from_user"), alice, "the accepted request's from_user")
+        for label, session in (("sender", alice_session), ("recipient", bob_session)):
+            notice = await session.recv_until(
+                lambda f: f.get("cmd") == 51 and f["request"].get("state") == "accepted")
+            self.assertEqual(notice["request"], accepted, f"the {label}'s cmd 51 differs from the accepted REQ")
+
+    def test_friend_list_order(self):
+        people = self.server.register_many(["zed", "amy", "max", "owner"])
+        owner_token = people[-1][1]
+        for user, token in people[:-1]:
+            self.server.make_friends(owner_token, user["id"], token)
+        status, body, _ = self.server.api("GET", "/api/friends", token=owner_token)
+        self.assertEqual(status, 200, f"GET /api/friends returned {status} {body!r}")
+        names = [friend["username"] for friend in body["friends"]]
+        self.assertEqual(names, sorted(user["username"] for user, _ in people[:-1]), "friends are not ordered by username")
+        self.assertEqual({friend["online"] for friend in body["friends"]}, {False}, "friends without sessions are online")
+
     def test_accept_twice_conflicts(self):
         (alice, alice_token), (bob, bob_token) = self.server.register_many(["alice", "bob"])
         _, body = self.send_request(alice_token, bob["id"])
@@ -174,6 +200,8 @@ class RemoveFriendTests(FriendTestCase):
         self.assertEqual(self.friend_ids(alice_token), [], "the remover still lists the friend")
         self.assertEqual(self.friend_ids(bob_token), [], "the removed friend still lists the remover")
         await self.assert_send_forbidden(alice_session, bob["id"], "remover after unfriending")
+        repeat = await alice_session.send_message(10, bob["id"], "before we part", cid=ack["cid"])
+        self.assertEqual(repeat.get("code"), "forbidden", "a repeated cid after unfriending got the old ack")
         await self.assert_send_forbidden(bob_session, alice["id"], "removed friend after unfriending")
         self.assertEqual(self.history_ids(alice_token, bob), [ack["id"]], "unfriending changed the remover's history")
         self.assertEqual(self.history_ids(bob_token, alice), [ack["id"]], "unfriending changed the other history")

@@ -48,6 +48,8 @@ class MembershipTestCase(ServerTestCase):
             self.assertErrorBody(body, "forbidden")
         status, body = self.group_call("GET", "", token)
         self.assertNotIn(group["id"], [g["id"] for g in body["groups"]], f"{case}: the group is still listed")
+        messages, _ = await session.sync({"after_ts": 0})
+        self.assertEqual([m for m in messages if m["conv"] == conv], [], f"{case}: sync by ts returns the group")
 
 
 class CreateTests(MembershipTestCase):
@@ -138,6 +140,16 @@ class JoinTests(MembershipTestCase):
         status, body = self.group_call("POST", f"/{closed['id'] + 100000}/join", token)
         self.assertEqual(status, 404, f"joining an unknown group returned {status} {body!r}")
         self.assertErrorBody(body, "not_found")
+
+    def test_details_rejections(self):
+        group, _, _ = self.friend_group(1)
+        _, token = self.server.register_and_login("outsider")
+        for label, group_id, expected, code in (("an unknown group", group["id"] + 100000, 404, "not_found"),
+                                                ("a group of others", group["id"], 403, "forbidden")):
+            with self.subTest(label):
+                status, body = self.group_call("GET", f"/{group_id}", token)
+                self.assertEqual(status, expected, f"GET of {label} returned {status} {body!r}")
+                self.assertErrorBody(body, code)
 
     def test_join_full_group(self):
         group, (_, owner_token), _ = self.friend_group(1, open_group=True)

@@ -8,7 +8,7 @@ import uuid
 import websockets
 import websockets.exceptions
 
-from harness import ServerTestCase, conv_with
+from harness import ServerTestCase, conv_with, with_cmd
 
 MAX_CONTENT_BYTES = 16 * 1024
 
@@ -169,6 +169,23 @@ class OutsiderTests(ServerTestCase):
                          "a message to a group that does not exist")
 
 
+class RepeatTests(ServerTestCase):
+    async def test_cid_reused_elsewhere(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        group = self.server.create_group(alice_token, "repeat", [bob["id"]])
+        session = await self.connect(alice_token)
+        bob_session = await self.connect(bob_token)
+        first = await session.send_message(10, bob["id"], "original", cid="shared-cid")
+        await bob_session.recv_cmd(10)
+
+        repeat = await session.send_message(11, group["id"], "other text", cid="shared-cid")
+        self.assertEqual(repeat, first, "a cid reused in another conversation did not return the stored ack")
+        await self.assert_quiet({"group member": bob_session}, with_cmd(10, 11),
+                                "a cid reused in another conversation")
+        status, body, _ = self.server.api("GET", f"/api/messages?conv=g:{group['id']}", token=alice_token)
+        self.assertEqual(body["messages"], [], "a cid reused in another conversation stored a message")
+
+
 class FrameValidationTests(ServerTestCase):
     async def test_content_over_limit(self):
         (_, alice_token), (bob, _) = self.friends_pair()
@@ -248,10 +265,13 @@ class FrameValidationTests(ServerTestCase):
     async def test_null_fields_absent(self):
         (_, alice_token), (bob, _) = self.friends_pair()
         session = await self.connect(alice_token)
-        await session.send({"cmd": 10, "dstid": bob["id"], "content": "no cid", "cid": None, "memo": None,
-                            "pic": None, "url": None})
-        ack = await session.recv_cmd(20)
-        self.assertEqual(ack["cid"], "", "a null cid was not treated as absent")
+        acks = []
+        for attempt in ("first", "second"):
+            await session.send({"cmd": 10, "dstid": bob["id"], "content": "no cid", "cid": None, "memo": None,
+                                "pic": None, "url": None})
+            acks.append(await session.recv_cmd(20))
+            self.assertEqual(acks[-1]["cid"], "", f"the {attempt} null cid was not treated as absent")
+        self.assertEqual([ack["seq"] for ack in acks], [1, 2], "a message without cid was taken for a repeat")
         await session.send({"cmd": 10, "dstid": bob["id"], "content": None, "url": "/media/a.png", "cid": "u"})
         ack = await session.recv_cmd(20)
         self.assertEqual(ack["cid"], "u", "a null content next to a url was rejected")
