@@ -219,6 +219,83 @@ TEST_CASE("parser rejects oversize body early") {
   CHECK(huge.result.error_status == 413);
 }
 
+TEST_CASE("head parser leaves the body unread") {
+  std::string head = "POST /api/upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
+  net::HttpRequest request;
+  size_t body_length = 0;
+  net::ParseResult result = net::parse_http_head(head + "he", 16 * 1024, request, body_length);
+  CHECK(result.status == net::ParseStatus::kComplete);
+  CHECK(result.consumed == head.size());
+  CHECK(body_length == 5);
+  CHECK(request.method == "POST");
+  CHECK(request.path == "/api/upload");
+  CHECK(request.body.empty());
+  CHECK(request.header("content-length") == "5");
+}
+
+TEST_CASE("head parser reports lengths over any limit") {
+  net::HttpRequest request;
+  size_t body_length = 0;
+  net::ParseResult big =
+      net::parse_http_head("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10000000000\r\n\r\n",
+                           1024, request, body_length);
+  CHECK(big.status == net::ParseStatus::kComplete);
+  CHECK(body_length == 10000000000u);
+
+  net::ParseResult huge = net::parse_http_head(
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n", 1024,
+      request, body_length);
+  CHECK(huge.status == net::ParseStatus::kComplete);
+  CHECK(body_length == SIZE_MAX);
+}
+
+TEST_CASE("head parser applies the header checks") {
+  net::HttpRequest request;
+  size_t body_length = 7;
+  net::ParseResult no_body =
+      net::parse_http_head("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1024, request, body_length);
+  CHECK(no_body.status == net::ParseStatus::kComplete);
+  CHECK(body_length == 0);
+
+  net::ParseResult partial =
+      net::parse_http_head("GET / HTTP/1.1\r\nHost: h\r\n", 1024, request, body_length);
+  CHECK(partial.status == net::ParseStatus::kNeedMore);
+
+  net::ParseResult no_host =
+      net::parse_http_head("GET / HTTP/1.1\r\n\r\n", 1024, request, body_length);
+  CHECK(no_host.status == net::ParseStatus::kError);
+  CHECK(no_host.error_status == 400);
+
+  net::ParseResult chunked =
+      net::parse_http_head("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 1024,
+                           request, body_length);
+  CHECK(chunked.status == net::ParseStatus::kError);
+  CHECK(chunked.error_status == 501);
+
+  net::ParseResult conflicting = net::parse_http_head(
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 1024, request,
+      body_length);
+  CHECK(conflicting.status == net::ParseStatus::kError);
+  CHECK(conflicting.error_status == 400);
+
+  net::ParseResult too_long = net::parse_http_head(
+      "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: " + std::string(100, 'a'), 64, request, body_length);
+  CHECK(too_long.status == net::ParseStatus::kError);
+  CHECK(too_long.error_status == 431);
+}
+
+TEST_CASE("serialize_head sets the given length") {
+  net::HttpResponse response;
+  response.headers.emplace_back("Content-Type", "image/png");
+  response.body = "ignored";
+  CHECK(response.serialize_head(true, 123456) ==
+        "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 123456\r\n"
+        "Connection: keep-alive\r\n\r\n");
+  CHECK(response.serialize(false) ==
+        "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 7\r\n"
+        "Connection: close\r\n\r\nignored");
+}
+
 TEST_CASE("parser enforces the header limit") {
   net::HttpLimits limits;
   std::string head = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
