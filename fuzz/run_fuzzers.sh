@@ -23,7 +23,7 @@ source_dir=$(cd "$(dirname "$0")/.." && pwd)
 for target in $targets; do
   fuzzer="$build_dir/${target}_fuzzer"
   if [ ! -x "$fuzzer" ]; then
-    echo "fuzzer not found: $fuzzer; build the parley_fuzzers target first" >&2
+    echo "fuzzer not found: $fuzzer. Build the parley_fuzzers target first." >&2
     exit 1
   fi
   corpus="$build_dir/corpus/$target"
@@ -38,12 +38,15 @@ for target in $targets; do
   fi
 
   echo "fuzzing $target for $seconds s (log: $log)"
-  # -timeout: seconds one input may take before it counts as a hang.
+  # -timeout: seconds one input may take before it counts as a hang. -max_len: longer corpus
+  # inputs are cut to this size. Without it libFuzzer grows inputs up to the largest one it
+  # loads, and the 1 MB regression input of chat_command cut its speed from about 3,000 to 40
+  # inputs per second.
   # shellcheck disable=SC2086 # $inputs is a list of directories without spaces
-  if ! "$fuzzer" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+  if ! "$fuzzer" -max_total_time="$seconds" -timeout=10 -max_len=8192 -print_final_stats=1 \
       -artifact_prefix="$artifacts/" $inputs >"$log" 2>&1; then
     tail -n 60 "$log" >&2
-    echo "FAILED: $target; the input that failed is in $artifacts/" >&2
+    echo "FAILED: $target. The input that failed is in $artifacts/" >&2
     exit 1
   fi
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
