@@ -109,15 +109,22 @@ class RequestTests(FriendTestCase):
                 lambda f: f.get("cmd") == 51 and f["request"].get("state") == "accepted")
             self.assertEqual(notice["request"], accepted, f"the {label}'s cmd 51 differs from the accepted REQ")
 
-    def test_friend_list_order(self):
+    def test_list_orders(self):
         people = self.server.register_many(["zed", "amy", "max", "owner"])
         owner_token = people[-1][1]
-        for user, token in people[:-1]:
-            self.server.make_friends(owner_token, user["id"], token)
+        others = people[:-1]
+        request_ids = [self.send_request(owner_token, user["id"])[1]["request"]["id"] for user, _ in others]
+        status, body, _ = self.server.api("GET", "/api/friends/requests", token=owner_token)
+        self.assertEqual(status, 200, f"GET /api/friends/requests returned {status} {body!r}")
+        self.assertEqual([r["id"] for r in body["outgoing"]], request_ids, "pending requests are not oldest first")
+
+        for (user, token), request_id in zip(others, request_ids):
+            status, body = self.answer(token, request_id, "accept")
+            self.assertEqual(status, 200, f"accept returned {status} {body!r}")
         status, body, _ = self.server.api("GET", "/api/friends", token=owner_token)
         self.assertEqual(status, 200, f"GET /api/friends returned {status} {body!r}")
         names = [friend["username"] for friend in body["friends"]]
-        self.assertEqual(names, sorted(user["username"] for user, _ in people[:-1]), "friends are not ordered by username")
+        self.assertEqual(names, sorted(user["username"] for user, _ in others), "friends are not ordered by username")
         self.assertEqual({friend["online"] for friend in body["friends"]}, {False}, "friends without sessions are online")
 
     def test_accept_twice_conflicts(self):

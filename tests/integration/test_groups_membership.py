@@ -88,6 +88,13 @@ class CreateTests(MembershipTestCase):
         self.assertEqual(status, 201, f"a full group listing the owner returned {status} {body!r}")
         self.assertEqual(body["group"]["member_count"], MAX_MEMBERS, "the owner listed as a member was counted")
 
+    def test_list_ordered_by_id(self):
+        _, token = self.server.register_and_login("lister")
+        created = [self.server.create_group(token, name)["id"] for name in ("zulu", "alpha", "mike")]
+        status, body = self.group_call("GET", "", token)
+        self.assertEqual(status, 200, f"GET /api/groups returned {status} {body!r}")
+        self.assertEqual([g["id"] for g in body["groups"]], created, "groups are not ordered by id")
+
     def test_create_rejections(self):
         _, token = self.server.register_and_login("creator")
         cases = {

@@ -124,6 +124,21 @@ class HandshakeIdentityTests(ServerTestCase):
         await self.assert_rejected(first_token, 401, "a logged-out token in the header", via="header")
 
 
+class BodyBeforeTokenTests(ServerTestCase):
+    def test_body_checked_before_token(self):
+        routes = [("POST", "/api/groups"), ("POST", "/api/friends/requests"), ("POST", "/api/groups/1/members")]
+        for method, path in routes:
+            for label, token in (("no token", None), ("an unknown token", "0" * 64)):
+                with self.subTest(f"{method} {path}", token=label):
+                    status, body, _ = self.server.api(method, path, b"[1, 2]", token=token,
+                                                      headers={"Content-Type": "application/json"})
+                    self.assertEqual(status, 400, f"a non-object body with {label} returned {status} {body!r}")
+                    self.assertErrorBody(body, "invalid_argument")
+                    status, body, _ = self.server.api(method, path, {"name": "g", "user_id": 1}, token=token)
+                    self.assertEqual(status, 401, f"a valid body with {label} returned {status} {body!r}")
+                    self.assertErrorBody(body, "unauthenticated")
+
+
 class OutsiderTests(ServerTestCase):
     async def test_others_chat_unreadable(self):
         (alice, alice_token), (bob, bob_token) = self.friends_pair()
@@ -160,6 +175,21 @@ class OutsiderTests(ServerTestCase):
                 self.assertErrorBody(body, "invalid_argument")
                 error = await session.expect_error({"cmd": 30, "conv": key, "after": 0})
                 self.assertEqual(error.get("code"), "invalid_argument", f"sync of conv {key!r} got {error!r}")
+
+    async def test_sync_rejections(self):
+        (_, token), (bob, _) = self.friends_pair()
+        session = await self.connect(token)
+        cases = {
+            "neither conv nor after_ts": {},
+            "after a string": {"conv": conv_with(bob), "after": "3"},
+            "after a fraction": {"conv": conv_with(bob), "after": 1.5},
+            "after_ts a string": {"after_ts": "0"},
+            "after_ts null": {"after_ts": None},
+        }
+        for label, fields in cases.items():
+            with self.subTest(label):
+                error = await session.expect_error({"cmd": 30, **fields})
+                self.assertEqual(error.get("code"), "invalid_argument", f"a sync with {label} got {error!r}")
 
     async def test_unknown_group_forbidden(self):
         _, token = self.server.register_and_login("lost")

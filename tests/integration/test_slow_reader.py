@@ -27,6 +27,7 @@ WINDOW = 100
 # About 66 MB of frames, three times the queue limit plus a few MiB of socket buffers.
 MAX_MESSAGES = 4000
 MAX_RSS_GROWTH_KIB = 200 * 1024
+SYNC_PAGE = 1000
 WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -173,6 +174,8 @@ class SlowReaderTests(ServerTestCase):
         while more:
             after = synced[-1]["seq"] if synced else len(seen)
             page, more = await session.sync({"conv": conv_with(alice), "after": after}, timeout=30)
+            if more:
+                self.assertEqual(len(page), SYNC_PAGE, "a sync answer with more: true is not a full page")
             synced.extend(page)
         self.assertEqual(seen + [frame["seq"] for frame in synced], list(range(1, len(acks) + 1)),
                          "the slow reader's frames and its sync do not hold every message exactly once")
