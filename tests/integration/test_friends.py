@@ -181,6 +181,17 @@ class RequestTests(FriendTestCase):
         self.assertEqual(self.pending_ids(alice_token), ([], [first["request"]["id"]]),
                          "a repeated request created a second pending request")
 
+    def test_opposite_request_accepts(self):
+        (alice, alice_token), (bob, bob_token) = self.server.register_many(["alice", "bob"])
+        _, first = self.send_request(alice_token, bob["id"])
+        status, body = self.send_request(bob_token, alice["id"])
+        self.assertEqual(status, 201, f"the opposite request returned {status} {body!r}")
+        answered = body["request"]
+        self.assertEqual(answered["id"], first["request"]["id"], "the opposite request is not the pending one")
+        self.assertEqual(answered["state"], "accepted", "the pending request was not accepted")
+        self.assertEqual((answered["from"], answered["to"]), (alice["id"], bob["id"]),
+                         "the accepted request does not keep from = the first sender and to = the caller")
+
     def test_request_between_friends(self):
         (alice, _), (bob, bob_token) = self.friends_pair()
         status, body = self.send_request(bob_token, alice["id"])
