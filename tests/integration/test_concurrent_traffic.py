@@ -1,7 +1,7 @@
 """Many users chat at once across four event loops and four store threads.
 
-The checks are on delivery: every message gets its ack, and the store counts each once. The test is also
-what gives the sanitizer builds (make asan, make tsan) concurrent work to check. There a
+The checks are on delivery: every message gets its ack, and the store counts each once. The
+test also gives the sanitizer builds (make asan, make tsan) concurrent work to check. There a
 report makes parleyd exit with a non-zero code, which the final stop() turns into a failure.
 """
 
