@@ -98,7 +98,7 @@ void start_sweeps(LoopContext& ctx) {
     int64_t now = raw->loop.now_ms();
     raw->tcp->for_each([&](net::Connection& conn) {
       auto* handler = static_cast<ClientHandler*>(conn.handler());
-      int64_t silent = now - conn.last_read_ms();
+      int64_t silent = now - handler->last_activity_ms();
       if (handler->chat() != nullptr) {
         handler->chat()->on_idle_check(silent, idle_ms);
       } else if (handler->request_head_overdue(now)) {
@@ -240,6 +240,14 @@ void ClientHandler::with_upload(uint64_t upload_id,
   if (upload_->done()) {
     upload_.reset();
   }
+}
+
+int64_t ClientHandler::last_activity_ms() const {
+  int64_t last = conn_.last_read_ms();
+  if (download_) {
+    last = std::max(last, download_->last_progress_ms());
+  }
+  return last;
 }
 
 bool ClientHandler::request_head_overdue(int64_t now_ms) const {

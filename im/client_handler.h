@@ -53,6 +53,8 @@ class ClientHandler final : public net::ConnectionHandler {
   ChatSession* chat() const { return chat_.get(); }
   LoopContext& context() const { return ctx_; }
   net::Connection& connection() const { return conn_; }
+  // Returns the monotonic ms of the last byte received or, during a file response, of the
+  // last piece the client's reading made room for. The idle sweep measures silence from here.
   int64_t last_activity_ms() const;
   // Returns whether a request head has been arriving for longer than the handshake timeout.
   bool request_head_overdue(int64_t now_ms) const;

@@ -16,7 +16,9 @@ MediaFile::~MediaFile() {
 }
 
 MediaSender::MediaSender(ClientHandler& handler, std::shared_ptr<MediaFile> file)
-    : handler_(handler), file_(std::move(file)) {}
+    : handler_(handler),
+      file_(std::move(file)),
+      last_progress_ms_(handler.context().loop.now_ms()) {}
 
 void MediaSender::pump() {
   net::Connection& conn = handler_.connection();
@@ -72,6 +74,7 @@ void MediaSender::on_piece(std::string bytes, bool ok) {
     return;
   }
   sent_ += bytes.size();
+  last_progress_ms_ = handler_.context().loop.now_ms();
   if (conn.send(std::move(bytes)) != net::SendStatus::kQueued) {
     return;  // closing; nothing more can be sent
   }

@@ -1,7 +1,7 @@
 #pragma once
 // Sends the body of a GET /media/NAME response in pieces that store workers read with
 // pread(2), one piece at a time, and only while the connection has little output queued. So a
-// download holds at most kWindowBytes plus one piece in memory whatever the file size, and a
+// download keeps at most kWindowBytes plus one piece in memory whatever the file size, and a
 // slow reader stalls only its own download. It works the same on TLS connections, where
 // sendfile(2) could not help.
 //
@@ -48,6 +48,9 @@ class MediaSender {
   void on_piece(std::string bytes, bool ok);
 
   bool done() const { return sent_ == file_->size; }
+  // Monotonic ms when the last piece was queued. A piece is read only while less than
+  // kWindowBytes of output waits for the client, so this shows that the client still reads.
+  int64_t last_progress_ms() const { return last_progress_ms_; }
   const MediaFile* file() const { return file_.get(); }
 
  private:
@@ -56,6 +59,7 @@ class MediaSender {
   uint64_t requested_ = 0;  // bytes asked of read jobs so far
   uint64_t sent_ = 0;       // bytes queued on the connection so far
   bool reading_ = false;
+  int64_t last_progress_ms_ = 0;
 };
 
 }  // namespace parley::im
