@@ -17,6 +17,28 @@ bool points_into(std::string_view view, std::string_view body) {
   return view.data() >= body.data() && view.data() + view.size() <= body.data() + body.size();
 }
 
+// A file that contains CRLF, NUL, the boundary without its CRLF, and "\r\n--" followed by a
+// prefix of the boundary or by the boundary and a character that cannot follow a delimiter.
+const std::string kBinaryFile =
+    "\x89PNG\r\n\x1a\n\0\r\n--XyZ\r\n--XyZboundar\r\n--XyZboundaryX\r\n--XyZboundary-\r\n"s
+    "--XyZboundary tail\r\n\r\n"s;
+
+// A body with the field "caption" and kBinaryFile in the field "file", whose filename parameter
+// is `filename_parameter` as written in the header.
+std::string caption_and_file_body(std::string_view filename_parameter) {
+  return "--XyZboundary\r\n"
+         "Content-Disposition: form-data; name=\"caption\"\r\n"
+         "\r\n"
+         "hello world\r\n"
+         "--XyZboundary\r\n"
+         "content-disposition: form-data; name=\"file\"; filename=" +
+         std::string(filename_parameter) +
+         "\r\n"
+         "Content-Type: image/png\r\n"
+         "\r\n" +
+         kBinaryFile + "\r\n--XyZboundary--\r\n";
+}
+
 }  // namespace
 
 TEST_CASE("multipart_boundary reads the parameter") {
@@ -48,21 +70,8 @@ TEST_CASE("multipart_boundary rejects invalid values") {
 }
 
 TEST_CASE("parse_multipart reads fields and a binary file") {
-  // The file contains CRLF, NUL, the boundary without its CRLF, and "\r\n--" followed by a
-  // prefix of the boundary or by the boundary and a character that cannot follow a delimiter.
-  std::string file =
-      "\x89PNG\r\n\x1a\n\0\r\n--XyZ\r\n--XyZboundar\r\n--XyZboundaryX\r\n--XyZboundary-\r\n"s
-      "--XyZboundary tail\r\n\r\n"s;
-  std::string body =
-      "--XyZboundary\r\n"
-      "Content-Disposition: form-data; name=\"caption\"\r\n"
-      "\r\n"
-      "hello world\r\n"
-      "--XyZboundary\r\n"
-      "content-disposition: form-data; name=\"file\"; filename=\"cat \\\"1\\\".png\"\r\n"
-      "Content-Type: image/png\r\n"
-      "\r\n" +
-      file + "\r\n--XyZboundary--\r\n";
+  const std::string& file = kBinaryFile;
+  std::string body = caption_and_file_body("\"cat \\\"1\\\".png\"");
   std::vector<net::MultipartPart> parts;
   REQUIRE(net::parse_multipart(body, "XyZboundary", parts));
   REQUIRE(parts.size() == 2);
@@ -275,19 +284,7 @@ TEST_CASE("multipart reader with boundaries split across pieces") {
 }
 
 TEST_CASE("multipart reader splits the binary file body") {
-  std::string file =
-      "\x89PNG\r\n\x1a\n\0\r\n--XyZ\r\n--XyZboundar\r\n--XyZboundaryX\r\n--XyZboundary-\r\n"s
-      "--XyZboundary tail\r\n\r\n"s;
-  std::string body =
-      "--XyZboundary\r\n"
-      "Content-Disposition: form-data; name=\"caption\"\r\n"
-      "\r\n"
-      "hello world\r\n"
-      "--XyZboundary\r\n"
-      "content-disposition: form-data; name=\"file\"; filename=\"cat.png\"\r\n"
-      "Content-Type: image/png\r\n"
-      "\r\n" +
-      file + "\r\n--XyZboundary--\r\n";
+  std::string body = caption_and_file_body("\"cat.png\"");
   std::optional<Recorded> bytes = read_in_pieces(body, "XyZboundary", every_byte(body.size()));
   REQUIRE(bytes.has_value());
   REQUIRE(bytes->parts.size() == 2);
@@ -296,7 +293,7 @@ TEST_CASE("multipart reader splits the binary file body") {
   CHECK(bytes->parts[1].name == "file");
   CHECK(bytes->parts[1].filename == "cat.png");
   CHECK(bytes->parts[1].content_type == "image/png");
-  CHECK(bytes->contents[1] == file);
+  CHECK(bytes->contents[1] == kBinaryFile);
   for (size_t cut = 1; cut < body.size(); ++cut) {
     CAPTURE(cut);
     check_same_as_whole(body, "XyZboundary", {cut});
