@@ -206,6 +206,8 @@ bool UploadFile::open_temp() {
   std::error_code error;
   std::filesystem::create_directories(media_dir_, error);  // open reports what matters
   // A leading dot and a name without an extension keep valid_media_name from ever serving it.
+  // NOTE: a process killed partway through an upload leaves this file behind, and nothing
+  // removes such ".upload-*" files at start-up yet.
   std::string path = (std::filesystem::path(media_dir_) / ".upload-XXXXXX").string();
   int fd = ::mkostemp(path.data(), O_CLOEXEC);
   if (fd < 0) {
