@@ -59,21 +59,26 @@ HTTP = {
 }
 
 MULTIPART = {
-    "two_parts": (b"multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW\n"
-                  b"------WebKitFormBoundary7MA4YWxkTrZu0gW\r\n"
-                  b"Content-Disposition: form-data; name=\"file\"; filename=\"cat.png\"\r\n"
-                  b"Content-Type: image/png\r\n\r\n"
-                  b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\r\n"
-                  b"------WebKitFormBoundary7MA4YWxkTrZu0gW\r\n"
-                  b"Content-Disposition: form-data; name=\"note\"\r\n\r\n"
-                  b"hello\r\n"
-                  b"------WebKitFormBoundary7MA4YWxkTrZu0gW--\r\n"),
-    "quoted_boundary": (b"Multipart/Form-Data; charset=utf-8; boundary=\"a b:c\"\n"
-                        b"preamble\r\n--a b:c \t\r\n"
-                        b"content-disposition: form-data; name=\"q\\\"x\"\r\n\r\n"
-                        b"data with \r\n--a b:cx inside\r\n--a b:c--\r\nepilogue"),
-    "empty_part": (b"multipart/form-data; boundary=b\n"
-                   b"--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n\r\n--b--"),
+    "two_parts": chunked(
+        b"multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW\n"
+        b"------WebKitFormBoundary7MA4YWxkTrZu0gW\r\n"
+        b"Content-Disposition: form-data; name=\"file\"; filename=\"cat.png\"\r\n"
+        b"Content-Type: image/png\r\n\r\n"
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\r\n"
+        b"------WebKitFormBoundary7MA4YWxkTrZu0gW\r\n"
+        b"Content-Disposition: form-data; name=\"note\"\r\n\r\n"
+        b"hello\r\n"
+        b"------WebKitFormBoundary7MA4YWxkTrZu0gW--\r\n",
+        sizes=(80, 3, 40)),
+    "quoted_boundary": chunked(
+        b"Multipart/Form-Data; charset=utf-8; boundary=\"a b:c\"\n"
+        b"preamble\r\n--a b:c \t\r\n"
+        b"content-disposition: form-data; name=\"q\\\"x\"\r\n\r\n"
+        b"data with \r\n--a b:cx inside\r\n--a b:c--\r\nepilogue",
+        sizes=(1, 2, 7)),
+    "empty_part": chunked(
+        b"multipart/form-data; boundary=b\n"
+        b"--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n\r\n--b--"),
 }
 
 WS = {
