@@ -20,6 +20,14 @@ namespace {
 // An HTTP connection that sends nothing for this long is closed. A request head that trickles
 // in byte by byte is bounded by the handshake timeout instead (request_head_overdue()).
 constexpr int64_t kHttpIdleMs = 30000;
+// A connection with a request or a response in progress (a slow download, say) receives
+// nothing while it works, so it may stay silent this much longer.
+constexpr int64_t kHttpBusyIdleMs = 10 * kHttpIdleMs;
+// Responses queued for a client that does not read them, above which the next pipelined
+// request waits until the client has read half of them.
+constexpr size_t kMaxQueuedResponseBytes = 1 << 20;
+// Bodies of requests other than uploads, which the server reads whole before routing them.
+constexpr size_t kMaxBufferedBodyBytes = 256 * 1024;
 
 // The only subprotocol of /chat. A client that offers it gets it confirmed in the handshake
 // response. A client that offers none, or only others, gets the same chat protocol and a
@@ -103,7 +111,7 @@ void start_sweeps(LoopContext& ctx) {
         handler->chat()->on_idle_check(silent, idle_ms);
       } else if (handler->request_head_overdue(now)) {
         conn.close("request head timed out");
-      } else if (silent > kHttpIdleMs) {
+      } else if (silent > (handler->busy() ? kHttpBusyIdleMs : kHttpIdleMs)) {
         conn.close("HTTP connection idle");
       }
     });
@@ -111,7 +119,9 @@ void start_sweeps(LoopContext& ctx) {
 }
 
 ClientHandler::ClientHandler(LoopContext& ctx, net::Connection& conn) : ctx_(ctx), conn_(conn) {
-  limits_.max_body_bytes = ctx.server.config().max_upload_bytes + kUploadFramingBytes;
+  // Uploads stream their body to disk under their own limit; every other body is buffered
+  // whole, so it gets a limit fit for JSON: a group of 5,000 member ids is about 85 KB.
+  limits_.max_body_bytes = kMaxBufferedBodyBytes;
 }
 
 ClientHandler::~ClientHandler() = default;
@@ -138,6 +148,10 @@ void ClientHandler::on_closed(net::Connection&) {
 void ClientHandler::on_output_drained(net::Connection&) {
   if (download_) {
     download_->pump();
+  }
+  if (waiting_for_drain_) {
+    waiting_for_drain_ = false;
+    conn_.resume_reading();
   }
 }
 
@@ -196,7 +210,7 @@ size_t ClientHandler::parse_requests(std::string_view input) {
     }
     if (body_length > limits_.max_body_bytes) {
       request_in_flight_ = true;
-      finish_request(error_response(413, "invalid_argument",
+      finish_request(error_response(413, "too_large",
                                     "request body of " + std::to_string(body_length) +
                                         " bytes is over the limit of " +
                                         std::to_string(limits_.max_body_bytes) + " bytes"),
@@ -273,6 +287,13 @@ void ClientHandler::finish_request(const net::HttpResponse& response, bool close
 void ClientHandler::end_request() {
   request_in_flight_ = false;
   head_request_ = false;
+  if (keep_alive_ && conn_.queued_bytes() > kMaxQueuedResponseBytes) {
+    // A client that pipelines requests without reading the answers would otherwise make the
+    // server buffer responses without bound.
+    waiting_for_drain_ = true;
+    conn_.notify_when_drained(kMaxQueuedResponseBytes / 2);
+    return;
+  }
   // Reading resumes even before a close, so that a client still sending a body that was
   // refused does not stall on a full socket before it reads the answer. The draining
   // connection discards what it reads.

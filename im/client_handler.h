@@ -59,6 +59,10 @@ class ClientHandler final : public net::ConnectionHandler {
   // Returns whether a request head has been arriving for longer than the handshake timeout.
   bool request_head_overdue(int64_t now_ms) const;
 
+  // True while a request, an upload or a download is in progress, or reading waits for the
+  // client to read responses.
+  bool busy() const { return request_in_flight_ || upload_ || download_ || waiting_for_drain_; }
+
  private:
   size_t on_http_data(char* data, size_t len);
   // Parses requests from `pending` and dispatches them. Returns the bytes consumed.
@@ -83,6 +87,7 @@ class ClientHandler final : public net::ConnectionHandler {
   uint64_t next_upload_id_ = 1;
   std::unique_ptr<UploadReceiver> upload_;  // a POST /api/upload in flight
   std::unique_ptr<MediaSender> download_;   // a file response being sent
+  bool waiting_for_drain_ = false;  // reading paused until the client reads queued responses
 };
 
 // Gives a newly accepted connection its handler. Loop thread.

@@ -2,9 +2,21 @@
 
 import os
 import shutil
+import socket
 import tempfile
+import threading
+import time
 
-from harness import WEB_DIR, Server, ServerTestCase, raw_request
+from harness import WEB_DIR, ResponseReader, Server, ServerTestCase, raw_request
+
+
+def resident_kib(pid):
+    """Return the VmRSS of process `pid` in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS line for pid {pid}")
 
 
 class AuthParsingTests(ServerTestCase):
@@ -48,3 +60,37 @@ class SymlinkTests(ServerTestCase):
             self.assertNotIn(b"must not be served", response, f"GET {path} served the link's target")
         status, _, _ = self.server.http("GET", "/")
         self.assertEqual(status, 200, "the copied web client is not served")
+
+
+class PipelineTests(ServerTestCase):
+    def test_unread_pipeline_bounded_and_complete(self):
+        """A client that pipelines requests without reading gets every answer, later."""
+        count = 3000
+        size = os.path.getsize(os.path.join(WEB_DIR, "style.css"))
+        before = resident_kib(self.server.proc.pid)
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as sock:
+            request = b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n"
+            sock.setblocking(False)
+            data = request * count
+            sent = 0
+            deadline = time.monotonic() + 3
+            while sent < len(data) and time.monotonic() < deadline:
+                try:
+                    sent += sock.send(data[sent:])
+                except BlockingIOError:
+                    time.sleep(0.01)
+            time.sleep(1)
+            grown_mib = (resident_kib(self.server.proc.pid) - before) / 1024
+            self.assertLess(grown_mib, 64, f"server memory grew {grown_mib:.0f} MiB "
+                            f"for {count} unread responses of {size} bytes")
+            sock.setblocking(True)
+            # The server reads the rest only as this client reads answers, so send it from a
+            # second thread while reading here.
+            sender = threading.Thread(target=sock.sendall, args=(data[sent:],), daemon=True)
+            sender.start()
+            reader = ResponseReader(sock)
+            for number in range(count):
+                status, _, body = reader.read_response()
+                self.assertEqual(status, 200, f"response {number} has status {status}")
+                self.assertEqual(len(body), size, f"response {number} is truncated")
+            sender.join(timeout=10)
