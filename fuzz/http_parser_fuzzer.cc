@@ -1,8 +1,9 @@
-// Fuzzes parse_http_request as a connection drives it: bytes arrive in chunks, each complete
-// request is taken off the front of the buffer, and pipelined requests follow. The input
-// layout is in chunked_input.h. Checks:
+// Fuzzes parse_http_request and parse_http_head as a connection drives them: bytes arrive in
+// chunks, each complete request is taken off the front of the buffer, and pipelined requests
+// follow. The input layout is in chunked_input.h. Checks:
 // - the requests and the final error or leftover bytes are the same whether the payload
 //   arrives whole or in the input's chunks;
+// - parse_http_head agrees with parse_http_request on the head and the verdict;
 // - every parsed request keeps the documented invariants of HttpRequest;
 // - a parsed request written out again parses to the same request.
 
@@ -122,6 +123,41 @@ void check_request(const HttpRequest& request, const HttpLimits& limits) {
   FUZZ_CHECK(describe(reparsed) == describe(request));
 }
 
+// Checks parse_http_head against parse_http_request's `full` result on the same bytes: the
+// same head and verdict, except that the body and its limit are left to the caller.
+void compare_head(std::string_view buffer, const HttpLimits& limits, const ParseResult& full,
+                  const HttpRequest& full_request) {
+  HttpRequest head;
+  size_t body_length = 0;
+  const ParseResult result =
+      net::parse_http_head(buffer, limits.max_header_bytes, head, body_length);
+  if (result.status == ParseStatus::kComplete) {
+    FUZZ_CHECK(head.body.empty());
+    FUZZ_CHECK(result.consumed <= buffer.size());
+  }
+  if (full.status == ParseStatus::kComplete) {
+    FUZZ_CHECK(result.status == ParseStatus::kComplete);
+    FUZZ_CHECK(body_length == full_request.body.size());
+    FUZZ_CHECK(result.consumed + body_length == full.consumed);
+    head.body = full_request.body;
+    FUZZ_CHECK(describe(head) == describe(full_request));
+  } else if (full.status == ParseStatus::kNeedMore) {
+    FUZZ_CHECK(result.status != ParseStatus::kError);
+    if (result.status == ParseStatus::kComplete) {
+      FUZZ_CHECK(buffer.size() - result.consumed < body_length);
+    }
+  } else if (full.error_status == 413) {
+    // parse_http_request rejects the Content-Length line as soon as it is complete, while
+    // parse_http_head goes on and may still need more bytes or find another error.
+    if (result.status == ParseStatus::kComplete) {
+      FUZZ_CHECK(body_length > limits.max_body_bytes);
+    }
+  } else {
+    FUZZ_CHECK(result.status == ParseStatus::kError);
+    FUZZ_CHECK(result.error_status == full.error_status);
+  }
+}
+
 // The result of a connection's bytes: the requests in order, then either an error status or
 // the count of bytes left waiting for the rest of a request.
 struct Outcome {
@@ -140,6 +176,7 @@ Outcome deliver(const std::vector<std::string_view>& chunks, const HttpLimits& l
     for (;;) {
       HttpRequest request;
       const ParseResult result = net::parse_http_request(buffer, limits, request);
+      compare_head(buffer, limits, result, request);
       if (result.status == ParseStatus::kNeedMore) {
         FUZZ_CHECK(result.consumed == 0);
         break;
