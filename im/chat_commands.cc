@@ -149,8 +149,27 @@ void ChatSession::handle_read(const ReadCommand& read) {
                         error_frame({}, "forbidden", "you are not in this conversation"));
         return;
       }
-      store.set_read_mark(user, conv, seq);
-      others = participants(store, conv);
+      if (conv.kind == store::ConvKey::Kind::kDirect) {
+        int64_t other = conv.a == user ? conv.b : conv.a;
+        // A mark needs a conversation to mark, so that nobody can store marks for, or push
+        // receipts to, people they never wrote with.
+        if (store.messages_before(conv, 0, 1).empty()) {
+          send_to_session(*server, loop, conn,
+                          error_frame({}, "not_found", "this conversation has no messages"));
+          return;
+        }
+        store.set_read_mark(user, conv, seq);
+        // The mark is kept either way, but a receipt goes only to a friend who neither blocks
+        // nor is blocked.
+        if (other == user || !store.are_friends(user, other) || store.is_blocked(user, other) ||
+            store.is_blocked(other, user)) {
+          return;
+        }
+        others = {other};
+      } else {
+        store.set_read_mark(user, conv, seq);
+        others = participants(store, conv);
+      }
     } catch (const store::StoreError& e) {
       net::log(net::LogLevel::kError, "read mark for user ", user, " failed: ", e.what());
       send_to_session(*server, loop, conn,
@@ -225,6 +244,11 @@ void ChatSession::handle_recall(const RecallCommand& recall) {
       if (unix_ms() - message->ts > kRecallWindowMs) {
         send_to_session(*server, loop, conn,
                         error_frame({}, "forbidden", "messages can be recalled within 2 minutes"));
+        return;
+      }
+      if (!is_participant(store, message->conv, user)) {
+        send_to_session(*server, loop, conn,
+                        error_frame({}, "forbidden", "you are no longer in this conversation"));
         return;
       }
       store.recall_message(id);

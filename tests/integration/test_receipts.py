@@ -100,6 +100,17 @@ class ReadMarkTests(ReceiptTestCase):
                     self.assertEqual(error.get("code"), code, f"a read mark with {label} got {error!r}")
 
 
+    async def test_stranger_read_mark_not_found(self):
+        stranger, stranger_token = self.server.register_and_login("stranger")
+        target, target_token = self.server.register_and_login("target")
+        sender = await self.connect(stranger_token)
+        watched = await self.connect(target_token)
+        error = await sender.expect_error({"cmd": 40, "conv": conv_with(target), "seq": 1})
+        self.assertEqual(error.get("code"), "not_found", f"a mark on an empty chat got {error!r}")
+        await self.assert_quiet({"target": watched}, lambda f: f.get("cmd") == 40,
+                                "a stranger's read mark")
+
+
 class TypingTests(ReceiptTestCase):
     async def test_typing_reaches_every_session(self):
         (alice, alice_token), (bob, bob_token) = self.friends_pair()
