@@ -8,7 +8,7 @@ namespace {
 
 constexpr int kSubBits = 7;
 constexpr uint64_t kSubCount = uint64_t{1} << kSubBits;
-// Values below kSubCount get one bucket each; every larger power of two gets kSubCount.
+// Values below kSubCount get one bucket each, and every larger power of two gets kSubCount.
 constexpr size_t kBucketCount = (64 - kSubBits + 1) * kSubCount;
 
 size_t bucket_index(uint64_t value) {

@@ -59,9 +59,11 @@ void print_table(const Options& options, const RunResult& result) {
                 per_second(d.deliveries, result.seconds),
                 static_cast<unsigned long long>(d.deliveries));
   }
-  std::printf("  %-20s %12.0f /s  (%llu)\n", "handshakes",
-              per_second(d.handshakes, result.seconds),
-              static_cast<unsigned long long>(d.handshakes));
+  if (d.handshakes > 0) {
+    std::printf("  %-20s %12.0f /s  (%llu)\n", "handshakes",
+                per_second(d.handshakes, result.seconds),
+                static_cast<unsigned long long>(d.handshakes));
+  }
   print_latency_row(options.scenario == "chat" || options.scenario == "group" ? "ack latency"
                                                                               : "round trip",
                     result.reply_latency);
