@@ -46,6 +46,9 @@ void print_table(const Options& options, const RunResult& result) {
               options.connections, options.threads, options.size,
               options.rate > 0 ? "rate" : "pipeline",
               options.rate > 0 ? options.rate : static_cast<double>(options.pipeline));
+  if (options.scenario == "group") {
+    std::printf("  %-20s %d members, %d senders\n", "group", options.members, options.senders);
+  }
   std::printf("  %-20s %.2f s\n", "measured", result.seconds);
   std::printf("  %-20s %12.0f /s  (%llu)\n", "sent", per_second(d.sent, result.seconds),
               static_cast<unsigned long long>(d.sent));
@@ -97,9 +100,11 @@ void print_json(const Options& options, const RunResult& result) {
   const CounterSnapshot& d = result.delta;
   const CounterSnapshot& t = result.total;
   std::printf("{\"scenario\":\"%s\",\"host\":\"%s\",\"port\":%d,\"connections\":%d,"
-              "\"threads\":%d,\"size\":%d,\"pipeline\":%d,\"rate\":%g,\"seconds\":%.3f",
+              "\"threads\":%d,\"size\":%d,\"pipeline\":%d,\"rate\":%g,\"members\":%d,"
+              "\"senders\":%d,\"seconds\":%.3f",
               options.scenario.c_str(), options.host.c_str(), options.port, options.connections,
-              options.threads, options.size, options.pipeline, options.rate, result.seconds);
+              options.threads, options.size, options.pipeline, options.rate, options.members,
+              options.senders, result.seconds);
   std::printf(",\"sent\":%llu,\"replies\":%llu,\"deliveries\":%llu,\"handshakes\":%llu",
               static_cast<unsigned long long>(d.sent), static_cast<unsigned long long>(d.replies),
               static_cast<unsigned long long>(d.deliveries),
