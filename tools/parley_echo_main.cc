@@ -45,6 +45,9 @@ Options:
                             (default 60000)
   --subprotocol NAME[,NAME] subprotocols to accept, in the server's list; may be repeated.
                             The first one the client offers is selected (default: none)
+  --deflate                 accept the permessage-deflate extension (RFC 7692) when the
+                            client offers it, and compress echoed messages of 64 bytes or
+                            more (default off)
   --tls-cert FILE           serve wss:// with this PEM certificate chain; every connection
                             must then speak TLS 1.2 or 1.3, and --handshake-timeout bounds
                             the TLS handshake too
@@ -174,6 +177,10 @@ int parse_flags(int argc, char** argv, EchoConfig& config) {
     if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       return -1;
+    }
+    if (flag == "--deflate") {
+      config.endpoint.deflate.enabled = true;
+      continue;
     }
     const Option* option = nullptr;
     for (const Option& candidate : kOptions) {
@@ -378,7 +385,8 @@ int main(int argc, char** argv) {
                               std::to_string(endpoint.session.limits.max_message_bytes) +
                               " bytes; handshake timeout " +
                               std::to_string(endpoint.handshake_timeout_ms) + " ms; idle timeout " +
-                              std::to_string(endpoint.idle_timeout_ms) + " ms";
+                              std::to_string(endpoint.idle_timeout_ms) + " ms" +
+                              (endpoint.deflate.enabled ? "; permessage-deflate on" : "");
   const std::string tls_note =
       config.tls.enabled() ? "; TLS only, certificate " + config.tls.cert_file : "";
   const std::string host = config.listen.host;

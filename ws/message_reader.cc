@@ -1,6 +1,7 @@
 #include "ws/message_reader.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace parley::ws {
@@ -60,13 +61,19 @@ size_t MessageReader::read_header(const uint8_t* data, size_t len, Event& event)
   const uint8_t length7 = data[1] & 0x7F;
 
   // The first two bytes already show most violations, so they fail before the rest arrives.
-  // §5.2: RSV1-3 must be 0 unless an extension defines them, and none is negotiated here.
-  if ((data[0] & (kRsv1Bit | kRsv2Bit | kRsv3Bit)) != 0) {
+  // §5.2: RSV1-3 must be 0 unless an extension defines them. Only permessage-deflate is
+  // supported, and it defines RSV1 alone.
+  const bool rsv1 = (data[0] & kRsv1Bit) != 0;
+  if ((data[0] & (kRsv2Bit | kRsv3Bit)) != 0 || (rsv1 && !inflater_)) {
     return fail(CloseCode::kProtocolError, "RSV bits set without a negotiated extension", event);
   }
   // §5.2: an endpoint that receives a reserved opcode (3-7, 11-15) must fail the connection.
   if (!is_defined_opcode(opcode_bits)) {
     return fail(CloseCode::kProtocolError, "reserved opcode", event);
+  }
+  // RFC 7692 §6.1: RSV1 marks the first frame of a compressed data message and nothing else.
+  if (rsv1 && (opcode_bits == 0 || is_control(static_cast<Opcode>(opcode_bits)))) {
+    return fail(CloseCode::kProtocolError, "RSV1 set on a control or continuation frame", event);
   }
   // §5.1: a server must close the connection when a client frame is not masked.
   if (!masked) {
@@ -112,9 +119,18 @@ size_t MessageReader::read_header(const uint8_t* data, size_t len, Event& event)
     return fail(CloseCode::kProtocolError, "64-bit payload length has its top bit set", event);
   }
   // §10.4 and §7.4.1 (1009): refuse an oversized message from its header, before buffering.
+  // A compressed message is judged by its inflated size while it is inflated. Its compressed
+  // bytes may be a little larger than the limit, by zlib's bound for incompressible data
+  // (about 0.03% + 13 bytes in deflateBound of zlib 1.2.13), so they get 0.1% + 64 bytes.
   if (!is_control(opcode)) {
-    const size_t buffered = opcode == Opcode::kContinuation ? message_.size() : 0;
-    if (payload_len > limits_.max_message_bytes - buffered) {
+    const bool compressed = opcode == Opcode::kContinuation ? compressed_ : rsv1;
+    const size_t max = limits_.max_message_bytes;
+    const size_t limit = compressed ? max + std::min(max / 1024 + 64, SIZE_MAX - max) : max;
+    size_t buffered = 0;
+    if (opcode == Opcode::kContinuation) {
+      buffered = compressed ? static_cast<size_t>(compressed_bytes_) : message_.size();
+    }
+    if (payload_len > limit - buffered) {
       return fail(CloseCode::kMessageTooBig, "message exceeds the size limit", event);
     }
   }
@@ -124,12 +140,14 @@ size_t MessageReader::read_header(const uint8_t* data, size_t len, Event& event)
   frame_.payload_len = payload_len;
   std::memcpy(&frame_.mask_key, data + 2 + length_bytes, 4);
   payload_done_ = 0;
-  payload_in_place_ = is_control(opcode) || (fin && opcode != Opcode::kContinuation);
   if (opcode == Opcode::kText || opcode == Opcode::kBinary) {
     message_opcode_ = opcode;
     in_message_ = !fin;
+    compressed_ = rsv1;
+    compressed_bytes_ = 0;
     utf8_.reset();
   }
+  payload_in_place_ = is_control(opcode) || (fin && opcode != Opcode::kContinuation && !rsv1);
   stage_ = Stage::kPayload;
   return header_len;
 }
@@ -176,6 +194,9 @@ size_t MessageReader::read_payload_in_place(char* payload, size_t len, Event& ev
 }
 
 size_t MessageReader::read_fragment_payload(char* payload, size_t len, Event& event) {
+  if (compressed_) {
+    return read_compressed_payload(payload, len, event);
+  }
   const uint64_t remaining = frame_.payload_len - payload_done_;
   const size_t take = static_cast<size_t>(std::min<uint64_t>(len, remaining));
 
@@ -205,6 +226,65 @@ size_t MessageReader::read_fragment_payload(char* payload, size_t len, Event& ev
   event.payload = message_;
   release_message_ = true;
   return take;
+}
+
+void MessageReader::enable_permessage_deflate(const DeflateParams& params) {
+  inflater_ = std::make_unique<Inflater>(params);
+}
+
+size_t MessageReader::read_compressed_payload(char* payload, size_t len, Event& event) {
+  const uint64_t remaining = frame_.payload_len - payload_done_;
+  const size_t take = static_cast<size_t>(std::min<uint64_t>(len, remaining));
+
+  apply_mask(payload, take, frame_.mask_key, static_cast<size_t>(payload_done_));
+  size_t checked = inflated_.size();
+  InflateStatus status =
+      inflater_->feed(std::string_view(payload, take), inflated_, limits_.max_message_bytes);
+  if (!check_inflated(status, checked, event)) {
+    return 0;
+  }
+  payload_done_ += take;
+  compressed_bytes_ += take;
+  if (payload_done_ < frame_.payload_len) {
+    return take;
+  }
+
+  stage_ = Stage::kHeader;
+  if (!frame_.fin) {
+    return take;
+  }
+  in_message_ = false;
+  checked = inflated_.size();
+  status = inflater_->finish(inflated_, limits_.max_message_bytes);
+  if (!check_inflated(status, checked, event)) {
+    return 0;
+  }
+  if (message_opcode_ == Opcode::kText && !utf8_.at_boundary()) {
+    fail(CloseCode::kInvalidPayload, "text message is not valid UTF-8", event);
+    return 0;
+  }
+  event.type = message_opcode_ == Opcode::kText ? Event::Type::kText : Event::Type::kBinary;
+  event.payload = std::string_view(inflated_.data(), inflated_.size());
+  release_message_ = true;
+  return take;
+}
+
+bool MessageReader::check_inflated(InflateStatus status, size_t from, Event& event) {
+  if (status == InflateStatus::kTooBig) {
+    fail(CloseCode::kMessageTooBig, "inflated message exceeds the size limit", event);
+    return false;
+  }
+  if (status == InflateStatus::kInvalid) {
+    fail(CloseCode::kInvalidPayload, "compressed message is not valid deflate data", event);
+    return false;
+  }
+  // §8.1 with fail-fast, on the inflated text as it comes out.
+  const std::string_view fresh(inflated_.data() + from, inflated_.size() - from);
+  if (message_opcode_ == Opcode::kText && !utf8_.feed(fresh)) {
+    fail(CloseCode::kInvalidPayload, "text message is not valid UTF-8", event);
+    return false;
+  }
+  return true;
 }
 
 void MessageReader::read_control_frame(std::string_view payload, Event& event) {
@@ -255,6 +335,11 @@ void MessageReader::release_message() {
     std::string().swap(message_);
   } else {
     message_.clear();
+  }
+  if (inflated_.capacity() > kRetainedBufferCapacity) {
+    std::vector<char>().swap(inflated_);
+  } else {
+    inflated_.clear();
   }
 }
 

@@ -5,17 +5,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ws/frame.h"
+#include "ws/permessage_deflate.h"
 #include "ws/utf8.h"
 
 namespace parley::ws {
 
 struct ReaderLimits {
   // Maximum size of one data message, in payload bytes, summed over its fragments. A frame
-  // whose length field would exceed it fails with 1009 before any payload is buffered.
+  // whose length field would exceed it fails with 1009 before any payload is buffered. For a
+  // compressed message the limit applies to the inflated size, checked while inflating, and
+  // the compressed bytes may exceed it by the deflate overhead of incompressible data.
   size_t max_message_bytes = size_t{1} << 20;
 };
 
@@ -56,9 +61,15 @@ struct Event {
 // allocation, so the input buffer must be able to hold a whole frame, up to
 // max_message_bytes + kMaxFrameHeader bytes. Fragments are unmasked and moved into the
 // reader's own buffer as they arrive, so the input buffer needs to hold only one frame header.
+// Compressed messages are inflated into the reader's buffer as their bytes arrive, fragmented
+// or not, and bad deflate data fails with 1007.
 class MessageReader {
  public:
   explicit MessageReader(ReaderLimits limits = {}) : limits_(limits) {}
+
+  // Accepts RSV1 on the first frame of a data message as the mark of a compressed message
+  // (RFC 7692 §6), inflated as its fragments arrive. Without this call RSV1 fails with 1002.
+  void enable_permessage_deflate(const DeflateParams& params);
 
   // Consumes bytes from the front of [data, data + len), fills `event` and returns the number
   // of bytes consumed. `payload` and `reason` point into `data` or into the reader's buffer
@@ -84,6 +95,11 @@ class MessageReader {
   // Unmasks the available part of a fragment's payload and appends it to message_. Returns
   // the bytes consumed, and fills `event` when the fragment completes the message.
   size_t read_fragment_payload(char* payload, size_t len, Event& event);
+  // The same for a compressed message: inflates the bytes instead of copying them.
+  size_t read_compressed_payload(char* payload, size_t len, Event& event);
+  // Checks inflated_ from `from` on as UTF-8 text, and turns an inflate failure into kError.
+  // Returns false after failing the connection.
+  bool check_inflated(InflateStatus status, size_t from, Event& event);
   void read_control_frame(std::string_view payload, Event& event);
   void release_message();
   // Switches to kFailed with the code and reason, fills `event` and returns 0.
@@ -99,6 +115,10 @@ class MessageReader {
   Opcode message_opcode_ = Opcode::kText;  // kText or kBinary: the message being read
   std::string message_;                    // fragments received so far
   bool release_message_ = false;           // message_ was handed out; clear it on the next call
+  bool compressed_ = false;                // the message being read has RSV1 set
+  uint64_t compressed_bytes_ = 0;          // its payload bytes on the wire so far
+  std::vector<char> inflated_;             // its inflated bytes so far
+  std::unique_ptr<Inflater> inflater_;     // null unless permessage-deflate was negotiated
   Utf8Validator utf8_;                     // state of the text message being read
 
   CloseCode error_code_ = CloseCode::kProtocolError;

@@ -84,18 +84,36 @@ net::SendStatus Session::send_encoded(net::SharedBytes frame) {
   return status;
 }
 
-net::SendStatus Session::send_text(std::string_view text) {
+void Session::enable_permessage_deflate(const DeflateParams& params) {
+  reader_.enable_permessage_deflate(params);
+  deflater_ = std::make_unique<Deflater>(params);
+}
+
+net::SendStatus Session::send_message(Opcode opcode, std::string_view payload) {
   if (close_sent_) {
     return net::SendStatus::kClosed;
   }
-  return send_encoded(std::make_shared<const std::string>(encode_frame(Opcode::kText, text)));
+  if (!deflater_ || payload.size() < kMinCompressBytes) {
+    return send_encoded(std::make_shared<const std::string>(encode_frame(opcode, payload)));
+  }
+  // RFC 7692 §6: RSV1 on the (only) frame marks the compressed message.
+  const std::string compressed = deflater_->compress(payload);
+  uint8_t header[kMaxServerFrameHeader];
+  const size_t header_len = encode_frame_header(header, opcode, compressed.size());
+  header[0] |= kRsv1Bit;
+  auto frame = std::make_shared<std::string>();
+  frame->reserve(header_len + compressed.size());
+  frame->append(reinterpret_cast<const char*>(header), header_len);
+  frame->append(compressed);
+  return send_encoded(std::move(frame));
+}
+
+net::SendStatus Session::send_text(std::string_view text) {
+  return send_message(Opcode::kText, text);
 }
 
 net::SendStatus Session::send_binary(std::string_view data) {
-  if (close_sent_) {
-    return net::SendStatus::kClosed;
-  }
-  return send_encoded(std::make_shared<const std::string>(encode_frame(Opcode::kBinary, data)));
+  return send_message(Opcode::kBinary, data);
 }
 
 net::SendStatus Session::send_frame(const net::SharedBytes& frame) {

@@ -7,11 +7,13 @@
 // used only on that connection's loop thread. It does not own the connection.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "net/connection.h"
 #include "ws/message_reader.h"
+#include "ws/permessage_deflate.h"
 
 namespace parley::ws {
 
@@ -38,6 +40,11 @@ class Session {
  public:
   Session(net::Connection& conn, SessionHandler& handler, SessionOptions options = {});
 
+  // Turns on permessage-deflate with the parameters agreed in the handshake: RSV1 messages
+  // are inflated, and send_text() and send_binary() compress messages of kMinCompressBytes or
+  // more. Call it before the first on_data().
+  void enable_permessage_deflate(const DeflateParams& params);
+
   // Feeds received bytes; returns how many were consumed (see ConnectionHandler::on_data).
   size_t on_data(char* data, size_t len);
 
@@ -45,7 +52,8 @@ class Session {
   // the reason is the high-water mark) if the peer does not read fast enough.
   net::SendStatus send_text(std::string_view text);
   net::SendStatus send_binary(std::string_view data);
-  // Sends a frame encoded once for many sessions (see encode_frame()).
+  // Sends a frame encoded once for many sessions (see encode_frame()). It goes out as it is,
+  // uncompressed even when permessage-deflate is on.
   net::SendStatus send_frame(const net::SharedBytes& frame);
   void ping(std::string_view payload = {});
 
@@ -64,6 +72,7 @@ class Session {
 
  private:
   net::SendStatus send_encoded(net::SharedBytes frame);
+  net::SendStatus send_message(Opcode opcode, std::string_view payload);
   void fail(uint16_t code, std::string_view reason);
   void on_peer_close(uint16_t code);
 
@@ -71,6 +80,7 @@ class Session {
   SessionHandler& handler_;
   SessionOptions options_;
   MessageReader reader_;
+  std::unique_ptr<Deflater> deflater_;  // null unless permessage-deflate was negotiated
   bool close_sent_ = false;
   bool idle_ping_sent_ = false;  // check_idle() pinged during the current silence
 };

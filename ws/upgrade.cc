@@ -86,12 +86,21 @@ size_t UpgradeHandler::read_handshake(char* data, size_t len) {
   }
 
   const std::string subprotocol = select_subprotocol(request, options_.subprotocols);
-  (void)conn_.send(build_accept_response(check.accept_key, subprotocol_header(subprotocol)));
+  const std::optional<DeflateParams> deflate =
+      negotiate_permessage_deflate(request, options_.deflate);
+  std::string extra_headers = subprotocol_header(subprotocol);
+  if (deflate) {
+    extra_headers += deflate_response_header(*deflate);
+  }
+  (void)conn_.send(build_accept_response(check.accept_key, extra_headers));
   application_ = factory_(request, subprotocol);
   session_ = std::make_unique<Session>(conn_, *application_, options_.session);
+  if (deflate) {
+    session_->enable_permessage_deflate(*deflate);
+  }
   net::log(net::LogLevel::kDebug, "conn ", conn_.id(), " ", conn_.peer_address(),
            " websocket open on ", request.path, subprotocol.empty() ? "" : " with subprotocol ",
-           subprotocol);
+           subprotocol, deflate ? " with permessage-deflate" : "");
 
   // Frames pipelined right behind the request head belong to the session.
   const size_t head = parsed.consumed;

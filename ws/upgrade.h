@@ -47,6 +47,8 @@ struct EndpointOptions {
   // Subprotocols this endpoint speaks; see select_subprotocol().
   std::vector<std::string> subprotocols;
   SessionOptions session;
+  // permessage-deflate (RFC 7692); off by default.
+  DeflateOptions deflate;
   // A connection whose handshake request is not complete this long after the accept is closed
   // without a response, so that a client trickling its request in cannot hold it open.
   int64_t handshake_timeout_ms = 10000;
