@@ -30,6 +30,10 @@ class ChatSession final : public ws::SessionHandler {
   // Registers the session and sends the welcome frame.
   void start();
   size_t on_data(char* data, size_t len) { return ws_.on_data(data, len); }
+  // See ws::Session::enable_permessage_deflate(). Call it before start().
+  void enable_permessage_deflate(const ws::DeflateParams& params) {
+    ws_.enable_permessage_deflate(params);
+  }
   // The connection closed: unregister.
   void on_closed();
   // Pings a quiet client, and closes one silent for longer than `idle_ms`.

@@ -396,8 +396,13 @@ void ClientHandler::handle_upgrade(net::HttpRequest&& request) {
     return;
   }
   std::string subprotocol = ws::select_subprotocol(request, kChatSubprotocols);
-  std::string response =
-      ws::build_accept_response(check.accept_key, ws::subprotocol_header(subprotocol));
+  const std::optional<ws::DeflateParams> deflate = ws::negotiate_permessage_deflate(
+      request, ws::DeflateOptions{.enabled = ctx_.server.config().deflate});
+  std::string extra_headers = ws::subprotocol_header(subprotocol);
+  if (deflate) {
+    extra_headers += ws::deflate_response_header(*deflate);
+  }
+  std::string response = ws::build_accept_response(check.accept_key, extra_headers);
   std::string token = bearer_token(request);
   if (token.empty()) {
     token = request.query_param("token").value_or("");
@@ -436,20 +441,24 @@ void ClientHandler::handle_upgrade(net::HttpRequest&& request) {
       return;
     }
     LoopContext* ctx = &server->context(loop_index);
-    ctx->loop.post([ctx, conn_id, user = *user, hash, response] {
+    ctx->loop.post([ctx, conn_id, user = *user, hash, response, deflate] {
       if (net::Connection* conn = ctx->tcp->find(conn_id)) {
-        static_cast<ClientHandler*>(conn->handler())->upgrade(user, hash, response);
+        static_cast<ClientHandler*>(conn->handler())->upgrade(user, hash, response, deflate);
       }
     });
   });
 }
 
 void ClientHandler::upgrade(const store::User& user, const std::string& hash,
-                            const std::string& handshake_response) {
+                            const std::string& handshake_response,
+                            const std::optional<ws::DeflateParams>& deflate) {
   request_in_flight_ = false;
   keep_alive_ = true;
   (void)conn_.send(handshake_response);
   chat_ = std::make_unique<ChatSession>(*this, user, hash);
+  if (deflate) {
+    chat_->enable_permessage_deflate(*deflate);
+  }
   chat_->start();
   // Frames the client pipelined right behind its handshake are waiting in the input buffer.
   conn_.resume_reading();

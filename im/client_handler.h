@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "im/server.h"
 #include "net/connection.h"
 #include "net/http_message.h"
 #include "net/http_parser.h"
+#include "ws/permessage_deflate.h"
 
 namespace parley::im {
 
@@ -46,9 +48,11 @@ class ClientHandler final : public net::ConnectionHandler {
   // has responded. Loop thread only.
   void with_upload(uint64_t upload_id, const std::function<void(UploadReceiver&)>& step);
   // Switches to WebSocket after the token was checked, sending `handshake_response` (the
-  // complete 101 response). Loop thread only.
+  // complete 101 response). `deflate` holds the permessage-deflate parameters that response
+  // agreed to, if any. Loop thread only.
   void upgrade(const store::User& user, const std::string& token_hash,
-               const std::string& handshake_response);
+               const std::string& handshake_response,
+               const std::optional<ws::DeflateParams>& deflate);
 
   ChatSession* chat() const { return chat_.get(); }
   LoopContext& context() const { return ctx_; }

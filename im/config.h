@@ -20,6 +20,7 @@ struct ServerConfig {
   std::string web_dir = "./web";            // --web-dir
   size_t max_upload_bytes = 10u << 20;      // --max-upload, bytes
   size_t max_ws_message_bytes = 64u << 10;  // --max-message, bytes of one WebSocket message
+  bool deflate = false;  // --deflate: accept permessage-deflate (RFC 7692) on /chat
   int64_t idle_timeout_ms = 60000;          // --idle-timeout (seconds on the command line)
   size_t max_group_members = 5000;          // --max-group-members
   // --handshake-timeout: an HTTP request head, a WebSocket handshake included, must arrive in

@@ -32,6 +32,9 @@ Options:
   --web-dir DIR            directory of the browser client (default ./web)
   --max-upload BYTES       largest accepted upload, in bytes (default 10485760)
   --max-message BYTES      largest WebSocket message, in bytes (default 65536)
+  --deflate                accept the permessage-deflate extension (RFC 7692) on /chat when
+                           the client offers it; chat frames of 64 bytes or more are then
+                           compressed, except broadcasts (default off)
   --max-group-members N    most members one group may have (default 5000)
   --idle-timeout SECONDS   close WebSockets silent this long; pinged at half (default 60)
   --handshake-timeout MS   close a connection whose HTTP request head (a WebSocket handshake
@@ -64,6 +67,10 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
     if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       return -1;
+    }
+    if (flag == "--deflate") {
+      config.deflate = true;
+      continue;
     }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "parleyd: %s needs a value (see --help)\n", argv[i]);
