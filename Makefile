@@ -23,6 +23,7 @@ deps:
 test-deps:
 	@scripts/deps.sh test
 	@test -d tests/e2e/node_modules/playwright-core || (cd tests/e2e && npm ci --no-audit --no-fund)
+	@test -d tests/interop/node_modules/ws || (cd tests/interop && npm ci --no-audit --no-fund)
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
