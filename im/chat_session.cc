@@ -118,9 +118,12 @@ void ChatSession::on_message_answered(std::string_view json) {
 
 void ChatSession::on_idle_check(int64_t silent_ms, int64_t idle_ms) {
   if (silent_ms > idle_ms) {
-    net::log(net::LogLevel::kInfo, "conn ", conn_id_, " user ", user_.id,
-             " closed: no traffic for ", silent_ms, " ms");
-    owner_.connection().close("idle timeout");
+    if (!ws_.closing()) {
+      net::log(net::LogLevel::kInfo, "conn ", conn_id_, " user ", user_.id,
+               " closing: no traffic for ", silent_ms, " ms");
+      // The closing handshake drops TCP itself if the client does not answer in time.
+      ws_.close(1001, "idle timeout");
+    }
     return;
   }
   if (silent_ms > idle_ms / 2) {

@@ -3,7 +3,8 @@ one that sends no Pong back is closed.
 
 parley-echo pings after one idle period (--idle-timeout in ms) and starts the
 closing handshake with 1001 after a second. parleyd's /chat pings after half
-its idle period (--idle-timeout in seconds) and drops TCP after the whole one.
+its idle period (--idle-timeout in seconds) and starts the closing handshake
+with 1001 after the whole one.
 """
 
 import time
@@ -75,7 +76,7 @@ class IdleParleyd(IdleCases, ParleydCase):
     server_args = ("--idle-timeout", "1")
     ping_after = 0.5
     close_after = 1.0
-    idle_close_code = None
+    idle_close_code = 1001
 
 
 if __name__ == "__main__":
