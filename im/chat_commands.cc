@@ -151,8 +151,8 @@ void ChatSession::handle_read(const ReadCommand& read) {
       }
       if (conv.kind == store::ConvKey::Kind::kDirect) {
         int64_t other = conv.a == user ? conv.b : conv.a;
-        // A mark needs a conversation to mark, so that nobody can store marks for, or push
-        // receipts to, people they never wrote with.
+        // A mark needs a conversation with messages, so that a user cannot store marks for,
+        // or push receipts to, people they never wrote with.
         if (store.messages_before(conv, 0, 1).empty()) {
           send_to_session(*server, loop, conn,
                           error_frame({}, "not_found", "this conversation has no messages"));

@@ -119,8 +119,8 @@ void start_sweeps(LoopContext& ctx) {
 }
 
 ClientHandler::ClientHandler(LoopContext& ctx, net::Connection& conn) : ctx_(ctx), conn_(conn) {
-  // Uploads stream their body to disk under their own limit; every other body is buffered
-  // whole, so it gets a limit fit for JSON: a group of 5,000 member ids is about 85 KB.
+  // Uploads stream their body to disk under their own limit. Every other body is buffered
+  // whole, so it gets a limit fit for JSON (a group of 5,000 member ids is about 85 KB).
   limits_.max_body_bytes = kMaxBufferedBodyBytes;
 }
 
@@ -288,8 +288,8 @@ void ClientHandler::end_request() {
   request_in_flight_ = false;
   head_request_ = false;
   if (keep_alive_ && conn_.queued_bytes() > kMaxQueuedResponseBytes) {
-    // A client that pipelines requests without reading the answers would otherwise make the
-    // server buffer responses without bound.
+    // A client that pipelines requests without reading the responses would otherwise make the
+    // server buffer them without bound.
     waiting_for_drain_ = true;
     conn_.notify_when_drained(kMaxQueuedResponseBytes / 2);
     return;

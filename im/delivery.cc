@@ -233,7 +233,7 @@ void update_directory(LoopContext& ctx, int64_t user, int loop, int delta) {
   }
   // The friend list is read on whichever store reader is free, so the lookups for a quick
   // online-offline pair can finish in either order. Each result therefore goes back to this
-  // loop and announces the state the directory holds then, so the last frame sent is right.
+  // loop and announces the state the directory contains then, so the last frame sent is right.
   Server* server = &ctx.server;
   LoopContext* directory = &ctx;
   server->store().read([server, directory, user](store::Store& store) {

@@ -142,7 +142,7 @@ void Server::close_sessions_gracefully() {
       }
     });
   }
-  // Clients answer a Close within a round trip; waiting longer would only delay the exit.
+  // Clients reply to a Close within a round trip, so waiting longer would only delay the exit.
   constexpr auto kGrace = std::chrono::milliseconds(1000);
   auto deadline = std::chrono::steady_clock::now() + kGrace;
   while (metrics_.websocket_sessions.load(std::memory_order_relaxed) > 0 &&

@@ -64,7 +64,7 @@ class SymlinkTests(ServerTestCase):
 
 class PipelineTests(ServerTestCase):
     def test_unread_pipeline_bounded_and_complete(self):
-        """A client that pipelines requests without reading gets every answer, later."""
+        """A client that pipelines requests without reading gets every response, later."""
         count = 3000
         size = os.path.getsize(os.path.join(WEB_DIR, "style.css"))
         before = resident_kib(self.server.proc.pid)
@@ -84,7 +84,7 @@ class PipelineTests(ServerTestCase):
             self.assertLess(grown_mib, 64, f"server memory grew {grown_mib:.0f} MiB "
                             f"for {count} unread responses of {size} bytes")
             sock.setblocking(True)
-            # The server reads the rest only as this client reads answers, so send it from a
+            # The server reads the rest only as this client reads responses, so send it from a
             # second thread while reading here.
             sender = threading.Thread(target=sock.sendall, args=(data[sent:],), daemon=True)
             sender.start()
