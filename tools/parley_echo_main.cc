@@ -20,6 +20,7 @@
 
 #include "net/event_loop.h"
 #include "net/log.h"
+#include "net/socket_address.h"
 #include "net/tcp_server.h"
 #include "ws/session.h"
 #include "ws/upgrade.h"
@@ -262,6 +263,9 @@ std::string EchoServer::run_on(Loop& loop, const std::function<void(Loop&)>& tas
 }
 
 void EchoServer::start() {
+  // Every loop binds with SO_REUSEPORT, which would let this server share a port that another
+  // one listens on. Fail before any thread starts instead.
+  parley::net::check_address_free(config_.listen);
   const parley::ws::EndpointOptions* endpoint = &config_.endpoint;
   const parley::ws::SessionHandlerFactory* factory = &factory_;
   // One TLS context for every loop, loaded before any thread starts.
