@@ -2,6 +2,7 @@
 
 The servers are started here on free ports: parley-echo for echo, connect and idle,
 parley-tcp-echo for tcp, and parleyd with a throwaway SQLite database for chat and group.
+A second parley-echo and parleyd run with --deflate for the permessage-deflate cases.
 """
 
 import json
@@ -55,6 +56,16 @@ class BenchSmoke(unittest.TestCase):
             "--db", f"sqlite:{cls.tmp.name}/parley.db", "--media-dir", f"{cls.tmp.name}/media",
             "--web-dir", WEB_DIR, "--message-rate", "0", "--login-failures", "0",
             "--log-level", "warn"], cls.chat_port)
+        cls.deflate_echo_port = free_port()
+        cls.start([ECHO, "--listen", f"127.0.0.1:{cls.deflate_echo_port}", "--threads", "1",
+                   "--deflate"], cls.deflate_echo_port)
+        cls.deflate_chat_port = free_port()
+        cls.start([
+            PARLEYD, "--listen", f"127.0.0.1:{cls.deflate_chat_port}", "--threads", "1",
+            "--db", f"sqlite:{cls.tmp.name}/parley-deflate.db",
+            "--media-dir", f"{cls.tmp.name}/media-deflate", "--web-dir", WEB_DIR,
+            "--message-rate", "0", "--login-failures", "0", "--log-level", "warn", "--deflate"],
+            cls.deflate_chat_port)
 
     @classmethod
     def start(cls, command, port):
@@ -120,6 +131,30 @@ class BenchSmoke(unittest.TestCase):
                             "--members", "4", "--senders", "2", "--rate", "20")
         self.assertGreater(result["deliveries_per_s"], 0)
         self.assertGreater(result["delivery_latency"]["count"], 0)
+
+    def test_echo_deflate(self):
+        # parley-echo compresses echoes of 64 bytes and more, so a latency figure shows that
+        # the timestamp was read back from an inflated message.
+        result = self.bench("echo", "--url", f"ws://127.0.0.1:{self.deflate_echo_port}/",
+                            "--connections", "4", "--pipeline", "2", "--size", "512",
+                            "--fill", "text", "--deflate")
+        self.assertGreater(result["replies_per_s"], 0)
+        self.assertGreater(result["reply_latency"]["count"], 0)
+
+    def test_chat_deflate(self):
+        result = self.bench("chat", "--url", f"ws://127.0.0.1:{self.deflate_chat_port}/chat",
+                            "--connections", "2", "--pipeline", "2", "--size", "256",
+                            "--fill", "text", "--deflate")
+        self.assertGreater(result["replies_per_s"], 0)
+        self.assertGreater(result["delivery_latency"]["count"], 0)
+
+    def test_deflate_without_server_support_fails(self):
+        done = subprocess.run([BENCH, "echo", "--url", f"ws://127.0.0.1:{self.echo_port}/",
+                               "--connections", "2", "--duration", "1", "--quiet", "--deflate"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("2 rejected in the handshake", done.stderr)
+        self.assertIn("did not accept permessage-deflate", done.stderr)
 
     def test_refused_connections_fail(self):
         port = free_port()  # nothing listens here

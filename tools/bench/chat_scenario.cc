@@ -83,7 +83,7 @@ class ChatScenario : public Scenario {
     // The sequence number keeps cids unique when two sends share a timestamp, because the
     // server may treat a repeated cid as a retry.
     frame += ",\"cid\":\"t" + stamp + "-" + std::to_string(conn.sequence++) + "\",\"content\":\"";
-    frame += timestamped_payload(sent_ns, static_cast<size_t>(options_.size));
+    frame += timestamped_payload(sent_ns, static_cast<size_t>(options_.size), options_.fill);
     frame += "\"}";
     ++conn.in_flight;
     worker.send_text(conn, frame);

@@ -1,15 +1,16 @@
 // The echo, tcp, connect and idle scenarios: load that needs no accounts.
 #include <cstdio>
 
+#include "tools/bench/filler_text.h"
 #include "tools/bench/scenarios.h"
 
 namespace parley::bench {
 
-std::string timestamped_payload(int64_t sent_ns, size_t size) {
+std::string timestamped_payload(int64_t sent_ns, size_t size, Fill fill) {
   char digits[17];
   std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(sent_ns));
   std::string payload(digits, 16);
-  if (size > 16) payload.append(size - 16, 'x');
+  if (size > 16) append_filler(payload, size - 16, fill, static_cast<uint64_t>(sent_ns));
   return payload;
 }
 
@@ -73,7 +74,8 @@ class EchoScenario : public Scenario {
 
  private:
   void send(Worker& worker, Conn& conn, int64_t sent_ns) {
-    std::string payload = timestamped_payload(sent_ns, static_cast<size_t>(options_.size));
+    std::string payload =
+        timestamped_payload(sent_ns, static_cast<size_t>(options_.size), options_.fill);
     if (raw_) {
       worker.send_raw(conn, payload);
     } else {

@@ -18,6 +18,10 @@ namespace {
 // overflows the server's accept backlog, and the dropped SYNs then wait a second for a retry.
 constexpr int kMaxConnecting = 256;
 
+// The largest message a compressed frame may inflate to. It bounds the memory that a broken
+// server can make a worker allocate, so a compressed echo of a larger --size fails.
+constexpr size_t kMaxInflatedBytes = size_t{64} << 20;
+
 }  // namespace
 
 int64_t now_ns() {
@@ -82,6 +86,8 @@ void Worker::start_connect(Conn& conn) {
   conn.out_offset = 0;
   conn.in.clear();
   conn.fragments.clear();
+  conn.fragments_compressed = false;
+  conn.deflate = false;
   conn.in_flight = 0;
   conn.sending = false;
   conn.started_ns = now_ns();
@@ -156,7 +162,8 @@ void Worker::on_connected(Conn& conn) {
   }
   conn.state = Conn::State::kHandshake;
   std::string host = options_.host + ":" + std::to_string(options_.port);
-  conn.out = build_upgrade_request(host, scenario_.path_for(conn.index), rng, conn.key);
+  std::string_view offer = options_.deflate ? kDeflateOffer : std::string_view();
+  conn.out = build_upgrade_request(host, scenario_.path_for(conn.index), rng, conn.key, offer);
   conn.out_offset = 0;
 }
 
@@ -189,10 +196,24 @@ void Worker::process_input(Conn& conn) {
   if (conn.state == Conn::State::kHandshake) {
     size_t consumed = 0;
     std::string status;
-    HandshakeResult result = parse_upgrade_response(conn.in, conn.key, consumed, status);
+    std::string extensions;
+    HandshakeResult result =
+        parse_upgrade_response(conn.in, conn.key, consumed, status, extensions);
     if (result == HandshakeResult::kIncomplete) return;
     if (result == HandshakeResult::kRejected) {
       fail(conn, counters.rejected, "upgrade rejected: " + status);
+      return;
+    }
+    if (options_.deflate) {
+      std::string problem = check_deflate_response(extensions);
+      if (!problem.empty()) {
+        fail(conn, counters.rejected, problem);
+        return;
+      }
+      conn.deflate = true;
+    } else if (!extensions.empty()) {
+      fail(conn, counters.rejected,
+           "the server accepted extensions that were not offered: " + extensions);
       return;
     }
     conn.in.erase(0, consumed);
@@ -225,13 +246,21 @@ void Worker::process_frames(Conn& conn) {
       return;
     }
     offset += consumed;
+    bool data = frame.opcode == Opcode::kText || frame.opcode == Opcode::kBinary;
+    if (frame.rsv1 && !(data && conn.deflate)) {
+      fail(conn, counters.dropped,
+           conn.deflate ? "the server set RSV1 on a control or continuation frame"
+                        : "the server set RSV1 without permessage-deflate");
+      return;
+    }
     switch (frame.opcode) {
       case Opcode::kText:
       case Opcode::kBinary:
         if (frame.fin) {
-          scenario_.on_message(*this, conn, frame.payload);
+          deliver(conn, frame.payload, frame.rsv1);
         } else {
           conn.fragments.assign(frame.payload);
+          conn.fragments_compressed = frame.rsv1;
         }
         break;
       case Opcode::kContinuation:
@@ -239,7 +268,7 @@ void Worker::process_frames(Conn& conn) {
         if (frame.fin) {
           std::string message = std::move(conn.fragments);
           conn.fragments.clear();
-          scenario_.on_message(*this, conn, message);
+          deliver(conn, message, conn.fragments_compressed);
         }
         break;
       case Opcode::kPing:
@@ -261,8 +290,27 @@ void Worker::process_frames(Conn& conn) {
   if (conn.fd >= 0) conn.in.erase(0, offset);
 }
 
+void Worker::deliver(Conn& conn, std::string_view payload, bool compressed) {
+  if (!compressed) {
+    scenario_.on_message(*this, conn, payload);
+    return;
+  }
+  if (!decompressor_.decompress(payload, inflated_, kMaxInflatedBytes)) {
+    fail(conn, counters.dropped,
+         "the server sent a compressed message that is not valid deflate data or inflates to "
+         "more than " + std::to_string(kMaxInflatedBytes) + " bytes");
+    return;
+  }
+  scenario_.on_message(*this, conn, inflated_);
+}
+
 void Worker::send_text(Conn& conn, std::string_view payload) {
-  append_masked_frame(conn.out, Opcode::kText, payload, rng);
+  if (conn.deflate) {
+    compressor_.compress(payload, compressed_);
+    append_masked_frame(conn.out, Opcode::kText, compressed_, rng, true);
+  } else {
+    append_masked_frame(conn.out, Opcode::kText, payload, rng);
+  }
   counters.sent.fetch_add(1, std::memory_order_relaxed);
 }
 

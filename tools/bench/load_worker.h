@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/bench/histogram.h"
+#include "tools/bench/message_compression.h"
 #include "tools/bench/options.h"
 #include "tools/bench/ws_client_codec.h"
 
@@ -41,6 +42,8 @@ struct Conn {
   size_t out_offset = 0;
   std::string in;
   std::string fragments;  // a fragmented message being reassembled
+  bool fragments_compressed = false;  // its first frame had RSV1 set
+  bool deflate = false;  // the server accepted permessage-deflate on this connection
   std::string key;        // Sec-WebSocket-Key
   int64_t started_ns = 0;  // when connect() was called
   // Scenario state.
@@ -106,6 +109,8 @@ class Worker {
   bool read_input(Conn& conn);
   void process_input(Conn& conn);
   void process_frames(Conn& conn);
+  // Inflates a message that had RSV1 set, then passes it to the scenario.
+  void deliver(Conn& conn, std::string_view payload, bool compressed);
   void flush(Conn& conn);
   void close_conn(Conn& conn);
   void fail(Conn& conn, std::atomic<uint64_t>& counter, const std::string& why);
@@ -119,6 +124,11 @@ class Worker {
   std::vector<Conn> conns_;
   size_t next_pending_ = 0;  // conns_[next_pending_..] have not connected yet
   int connecting_ = 0;       // connections between connect() and the end of the handshake
+  // Without context takeover one compressor and one decompressor serve every connection.
+  MessageCompressor compressor_;
+  MessageDecompressor decompressor_;
+  std::string compressed_;  // the last message compressed
+  std::string inflated_;    // the last message inflated
 };
 
 }  // namespace parley::bench

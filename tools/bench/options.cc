@@ -37,6 +37,13 @@ Options:
   --setup-threads N      parallel HTTP clients registering users (default 4)
   --ramp-timeout SECONDS longest wait for every connection to open (default 60)
   --server-pid PID       read the server's CPU time and VmRSS from /proc/PID
+  --deflate              offer permessage-deflate (RFC 7692) with client_no_context_takeover
+                         and server_no_context_takeover, so that each message is compressed on
+                         its own in both directions; compress every message sent (RSV1) with
+                         zlib and inflate every compressed message received. Every connection
+                         fails when the server does not accept the offer. Not for tcp
+  --fill x|text          what follows the timestamp in each payload or content: 'x' repeated
+                         (default), or English words, which compress about as much as chat text
   --json                 print one JSON object instead of the table
   --quiet                no progress line on stderr
 )";
@@ -99,6 +106,10 @@ int parse_options(int argc, char** argv, Options& options) {
       options.quiet = true;
       continue;
     }
+    if (flag == "--deflate") {
+      options.deflate = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "parley-bench: %s needs a value (see --help)\n", argv[i]);
       return 2;
@@ -108,6 +119,17 @@ int parse_options(int argc, char** argv, Options& options) {
       if (!parse_url(value, options)) {
         std::fprintf(stderr, "parley-bench: invalid --url '%s', expected ws://HOST:PORT/PATH\n",
                      value.c_str());
+        return 2;
+      }
+      continue;
+    }
+    if (flag == "--fill") {
+      if (value == "x") {
+        options.fill = Fill::kRepeat;
+      } else if (value == "text") {
+        options.fill = Fill::kText;
+      } else {
+        std::fprintf(stderr, "parley-bench: --fill must be x or text, got '%s'\n", value.c_str());
         return 2;
       }
       continue;
@@ -169,6 +191,11 @@ int parse_options(int argc, char** argv, Options& options) {
   if (options.scenario == "group" &&
       (options.members < 2 || options.senders < 1 || options.senders > options.members)) {
     std::fputs("parley-bench: group needs --members >= 2 and 1 <= --senders <= --members\n",
+               stderr);
+    return 2;
+  }
+  if (options.scenario == "tcp" && options.deflate) {
+    std::fputs("parley-bench: --deflate needs a WebSocket scenario; tcp sends raw bytes\n",
                stderr);
     return 2;
   }

@@ -6,6 +6,12 @@
 
 namespace parley::bench {
 
+// The filler of a payload after its 16-digit timestamp.
+enum class Fill {
+  kRepeat,  // 'x' repeated: compresses to almost nothing
+  kText,    // English words: compresses about as much as chat text
+};
+
 struct Options {
   std::string scenario;
   // Target: ws://HOST:PORT/PATH. The chat and group scenarios send their HTTP API requests to the
@@ -25,6 +31,8 @@ struct Options {
   int setup_threads = 4;
   double ramp_timeout = 60;  // seconds to wait for every connection to open
   pid_t server_pid = 0;
+  bool deflate = false;  // offer permessage-deflate without context takeover
+  Fill fill = Fill::kRepeat;
   bool json = false;
   bool quiet = false;
 };

@@ -16,8 +16,8 @@ struct BenchUser {
   std::string token;
 };
 
-// Writes the send time as 16 hex digits followed by 'x' up to `size` bytes.
-std::string timestamped_payload(int64_t sent_ns, size_t size);
+// Writes the send time as 16 hex digits followed by `fill` up to `size` bytes.
+std::string timestamped_payload(int64_t sent_ns, size_t size, Fill fill = Fill::kRepeat);
 // Reads the time back from a payload that starts with timestamped_payload's digits, or -1.
 int64_t payload_timestamp(std::string_view payload);
 

@@ -55,7 +55,7 @@ std::string_view header_value(std::string_view head, std::string_view name) {
 }  // namespace
 
 std::string build_upgrade_request(std::string_view host, std::string_view path, XorShift& rng,
-                                  std::string& key) {
+                                  std::string& key, std::string_view extensions) {
   unsigned char nonce[16];
   uint64_t a = rng.next();
   uint64_t b = rng.next();
@@ -70,12 +70,17 @@ std::string build_upgrade_request(std::string_view host, std::string_view path, 
       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
       "Sec-WebSocket-Key: ";
   request += key;
+  if (!extensions.empty()) {
+    request += "\r\nSec-WebSocket-Extensions: ";
+    request += extensions;
+  }
   request += "\r\n\r\n";
   return request;
 }
 
 HandshakeResult parse_upgrade_response(std::string_view input, std::string_view key,
-                                       size_t& consumed, std::string& status) {
+                                       size_t& consumed, std::string& status,
+                                       std::string& extensions) {
   size_t end = input.find("\r\n\r\n");
   if (end == std::string_view::npos) return HandshakeResult::kIncomplete;
   std::string_view head = input.substr(0, end + 2);
@@ -85,14 +90,15 @@ HandshakeResult parse_upgrade_response(std::string_view input, std::string_view 
     status += " (Sec-WebSocket-Accept does not match the key)";
     return HandshakeResult::kRejected;
   }
+  extensions = std::string(header_value(head, "Sec-WebSocket-Extensions"));
   consumed = end + 4;
   return HandshakeResult::kAccepted;
 }
 
 void append_masked_frame(std::string& out, Opcode opcode, std::string_view payload,
-                         XorShift& rng) {
+                         XorShift& rng, bool rsv1) {
   size_t size = payload.size();
-  out += static_cast<char>(0x80 | static_cast<uint8_t>(opcode));
+  out += static_cast<char>(0x80 | (rsv1 ? 0x40 : 0) | static_cast<uint8_t>(opcode));
   if (size < 126) {
     out += static_cast<char>(0x80 | size);
   } else if (size <= 0xffff) {
@@ -131,6 +137,7 @@ ParseResult parse_server_frame(std::string_view input, ServerFrame& frame, size_
   }
   if (input.size() - header < size) return ParseResult::kIncomplete;
   frame.fin = (byte(0) & 0x80) != 0;
+  frame.rsv1 = (byte(0) & 0x40) != 0;
   frame.opcode = static_cast<Opcode>(byte(0) & 0x0f);
   frame.payload = input.substr(header, size);
   consumed = header + size;

@@ -28,23 +28,29 @@ class XorShift {
 enum class Opcode : uint8_t { kContinuation = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10 };
 
 // Returns the upgrade request for `path` and stores the Sec-WebSocket-Key it sent in `key`.
+// A non-empty `extensions` is sent as the Sec-WebSocket-Extensions offer.
 std::string build_upgrade_request(std::string_view host, std::string_view path, XorShift& rng,
-                                  std::string& key);
+                                  std::string& key, std::string_view extensions = {});
 
 enum class HandshakeResult { kIncomplete, kAccepted, kRejected };
 
 // Checks the server's response head in `input` (status 101 and a matching
 // Sec-WebSocket-Accept). On kAccepted, `consumed` is the length of the head, and bytes after it
-// are already frames. On kRejected, `status` holds the status line.
+// are already frames. `extensions` then contains the Sec-WebSocket-Extensions value, or is
+// empty without that header. On kRejected, `status` contains the status line.
 HandshakeResult parse_upgrade_response(std::string_view input, std::string_view key,
-                                       size_t& consumed, std::string& status);
+                                       size_t& consumed, std::string& status,
+                                       std::string& extensions);
 
-// Appends one masked frame with FIN set to `out`.
-void append_masked_frame(std::string& out, Opcode opcode, std::string_view payload, XorShift& rng);
+// Appends one masked frame with FIN set to `out`. `rsv1` marks a compressed message
+// (permessage-deflate, RFC 7692 §6).
+void append_masked_frame(std::string& out, Opcode opcode, std::string_view payload, XorShift& rng,
+                         bool rsv1 = false);
 
 struct ServerFrame {
   Opcode opcode;
   bool fin;
+  bool rsv1;  // set on the first frame of a compressed message
   std::string_view payload;
 };
 
