@@ -3,6 +3,8 @@
 #
 #   scripts/deps.sh build   compiler, CMake and the libraries parleyd links
 #   scripts/deps.sh test    the above, plus the clients and servers the tests drive
+#   scripts/deps.sh bench   the build packages, plus the peer servers `make bench` measures
+#                           parley against (Boost.Beast headers, Node.js and npm)
 #
 # As root it runs apt-get itself. Otherwise it prints the one command to run and fails,
 # because installing packages needs root.
@@ -11,17 +13,19 @@ set -eu
 BUILD_PACKAGES="cmake g++ make pkg-config libssl-dev rapidjson-dev libxxhash-dev doctest-dev \
 libsqlite3-dev zlib1g-dev libbenchmark-dev default-libmysqlclient-dev"
 TEST_PACKAGES="python3 python3-websockets chromium mariadb-server openssl curl"
+BENCH_PACKAGES="python3 libboost-dev"
 
 case "${1:-build}" in
   build) wanted="$BUILD_PACKAGES" ;;
   test) wanted="$BUILD_PACKAGES $TEST_PACKAGES" ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) wanted="$BUILD_PACKAGES $BENCH_PACKAGES" ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""
 # Some machines carry a Node.js build that bundles npm and conflicts with Debian's npm
 # package, so Node and npm count as present when the commands exist.
-if [ "${1:-build}" = test ]; then
+if [ "${1:-build}" = test ] || [ "${1:-build}" = bench ]; then
   command -v node >/dev/null 2>&1 || missing="$missing nodejs"
   command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
