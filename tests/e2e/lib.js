@@ -6,9 +6,13 @@
 //   PARLEYD           path to the parleyd binary (required)
 //   PARLEY_WEB_DIR    the web/ directory that parleyd serves (required)
 //   PARLEY_ARTIFACTS  directory for the screenshots (default ./artifacts)
+//
+// With `tls: true`, runBrowserTest makes a self-signed certificate for 127.0.0.1 with the
+// openssl tool, and parleyd serves https and wss on its port.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,7 +50,7 @@ function requireEnv(name) {
 }
 
 /** Returns a TCP port that was free a moment ago (bind port 0, read it, close). */
-function findFreePort() {
+export function findFreePort() {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.unref();
@@ -58,14 +62,35 @@ function findFreePort() {
   });
 }
 
+/**
+ * Writes a self-signed certificate for 127.0.0.1, valid for one day, and its key into `dir`.
+ * Returns the paths as { cert, key }.
+ */
+export function makeCertificate(dir) {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', key, '-out', cert,
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const detail = err.stderr ? err.stderr.toString().trim() : err.message;
+    throw new TestFailure(`openssl failed to make a test certificate: ${detail}`);
+  }
+  return { cert, key };
+}
+
 /** Starts parleyd with its database and media in `tempDir`; keeps its last output lines in `serverLog`. */
-function startServer(parleyd, port, tempDir, webDir, serverLog) {
+function startServer(parleyd, port, tempDir, webDir, serverLog, extraArgs = []) {
   const args = [
     '--listen', `127.0.0.1:${port}`,
     '--db', `sqlite:${path.join(tempDir, 'parley.db')}`,
     '--media-dir', path.join(tempDir, 'media'),
     '--web-dir', webDir,
     '--threads', '2',
+    ...extraArgs,
   ];
   log(`starting ${parleyd} ${args.join(' ')}`);
   const server = spawn(parleyd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -82,8 +107,26 @@ function startServer(parleyd, port, tempDir, webDir, serverLog) {
   return server;
 }
 
-/** Polls GET /healthz until it returns 200, the server exits, or the timeout passes. */
-async function waitForHealth(baseUrl, server) {
+/**
+ * Returns the status of GET `url` over https, trusting only the certificate in the PEM string
+ * `ca`. Node's fetch() takes no CA, so node:https is used.
+ */
+function httpsStatus(url, ca) {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { ca, timeout: 1_000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on('timeout', () => request.destroy(new Error('timed out')));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * Polls GET /healthz until it returns 200, the server exits, or the timeout passes. With `ca`
+ * (a PEM string), the request goes over https and trusts only that certificate.
+ */
+async function waitForHealth(baseUrl, server, ca = null) {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   let lastProblem = 'no answer yet';
   let exit = null;
@@ -95,9 +138,11 @@ async function waitForHealth(baseUrl, server) {
       throw new TestFailure(`parleyd exited before becoming healthy (${reason})`);
     }
     try {
-      const response = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      if (response.status === 200) return;
-      lastProblem = `HTTP ${response.status}`;
+      const status = ca
+        ? await httpsStatus(`${baseUrl}/healthz`, ca)
+        : (await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) })).status;
+      if (status === 200) return;
+      lastProblem = `HTTP ${status}`;
     } catch (err) {
       lastProblem = err.cause?.code ?? err.message;
     }
@@ -134,8 +179,8 @@ export async function step(name, action) {
 }
 
 /** Opens a page in its own browser context and records its errors for the failure report. */
-async function openUserPage(browser, label, baseUrl) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+async function openUserPage(browser, label, baseUrl, contextOptions = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...contextOptions });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   page.label = label;
@@ -166,8 +211,13 @@ async function saveScreenshots(testName, pages, artifactsDir, suffix) {
  * pages' errors and parleyd's last output lines. An uncaught error or a
  * console error on any page fails the test too, and a watchdog fails it after
  * `timeoutMs`.
+ *
+ * With `tls: true`, parleyd gets a certificate made at test time and serves https and wss, and
+ * every browser context accepts that certificate (ignoreHTTPSErrors). `body` then also gets
+ * `baseUrl` and `tlsFiles` ({ cert, key }), for other servers the test starts on the same
+ * certificate, and `tempDir`, which is removed at the end.
  */
-export function runBrowserTest({ testName, passMessage, timeoutMs }, body) {
+export function runBrowserTest({ testName, passMessage, timeoutMs, tls = false }, body) {
   const resources = { server: null, tempDir: null, browser: null };
   const serverLog = [];
 
@@ -193,19 +243,23 @@ export function runBrowserTest({ testName, passMessage, timeoutMs }, body) {
     resources.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
     try {
       const port = await findFreePort();
-      const baseUrl = `http://127.0.0.1:${port}`;
-      resources.server = startServer(parleyd, port, resources.tempDir, webDir, serverLog);
-      await step('wait for parleyd to become healthy', () => waitForHealth(baseUrl, resources.server));
+      const tlsFiles = tls ? makeCertificate(resources.tempDir) : null;
+      const baseUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+      const tlsArgs = tls ? ['--tls-cert', tlsFiles.cert, '--tls-key', tlsFiles.key] : [];
+      resources.server = startServer(parleyd, port, resources.tempDir, webDir, serverLog, tlsArgs);
+      const ca = tls ? fs.readFileSync(tlsFiles.cert, 'utf8') : null;
+      await step('wait for parleyd to become healthy', () => waitForHealth(baseUrl, resources.server, ca));
 
       const browser = await step('launch headless Chromium', () =>
         chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS, headless: true }));
       resources.browser = browser;
+      const contextOptions = tls ? { ignoreHTTPSErrors: true } : {};
       const openPage = async (label) => {
-        const page = await openUserPage(browser, label, baseUrl);
+        const page = await openUserPage(browser, label, baseUrl, contextOptions);
         pages.push(page);
         return page;
       };
-      await body({ openPage });
+      await body({ openPage, baseUrl, tlsFiles, tempDir: resources.tempDir });
       const problems = pages.flatMap((page) => page.problems.map((problem) => `${page.label}: ${problem}`));
       if (problems.length > 0) throw new TestFailure(`the pages reported errors: ${problems.join('; ')}`);
       await saveScreenshots(testName, pages, artifactsDir, '');
