@@ -41,9 +41,9 @@ class Connection {
 
   // Returns the cached prepared statement for `sql`, preparing it on first use, after
   // reconnecting if the connection was lost. `operation` names the store method in error
-  // messages. `sql` must be a constant of the program, never text built from input. Throws
-  // StoreError if the statement is already borrowed, because a cached statement cannot run
-  // twice at once.
+  // messages. `sql` must be made of constants of the program only (a ChunkedSql repeats
+  // constant parts), never of input. Throws StoreError if the statement is already borrowed,
+  // because a cached statement cannot run twice at once.
   [[nodiscard]] Statement statement(std::string_view sql, const char* operation);
 
   // Runs SQL text without a prepared statement and discards any result. For session set-up,

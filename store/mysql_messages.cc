@@ -5,7 +5,10 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
+#include "store/mysql_chunked_sql.h"
 #include "store/mysql_store.h"
 #include "store/rows.h"
 
@@ -70,103 +73,304 @@ ConvKey conv_key(const ConvTuple& tuple) {
                  std::get<2>(tuple)};
 }
 
-}  // namespace
-
-std::optional<Message> MysqlStore::find_by_cid(int64_t sender, const std::string& cid) {
-  // The unique key messages_by_sender_cid finds the row. The lookup also sees the rows inserted
-  // earlier in the same batch, because they belong to the same transaction.
-  // NOTE: when two connections insert the same (sender, cid) at once, the second one's INSERT
-  // fails with a duplicate-key StoreError instead of returning the first message as a
-  // duplicate. parleyd inserts on one writer thread, so only a second process can race.
-  Statement query = connection_.statement("SELECT" PARLEY_MESSAGE_COLUMNS
-                                          "FROM messages m WHERE m.sender = ? AND m.cid = ?",
-                                          "insert_messages");
-  query.bind(sender).bind(cid);
-  if (!query.step()) {
-    return std::nullopt;
-  }
-  return rows::read_message(query);
+// Reads a conversation from columns 0 to 2 (conv_kind, conv_a, conv_b).
+ConvTuple read_conv_tuple(const Statement& row) {
+  return {static_cast<int>(row.column_int64(0)), row.column_int64(1), row.column_int64(2)};
 }
 
+constexpr const char* kInsertOperation = "insert_messages";
+
+// A conversation of the batch being inserted. last_seq is its counter as read under the lock,
+// before the batch. `inserted` lists the batch indexes of the messages the batch stores in it,
+// in seq order, so the k-th of them (from 0) gets seq last_seq + 1 + k.
+struct Counter {
+  int64_t last_seq = 0;
+  std::vector<size_t> inserted;
+};
+using Counters = std::map<ConvTuple, Counter>;
+
+// The identity of a message for duplicate detection. std::string compares cids byte by byte, as
+// the VARBINARY column of the unique key messages_by_sender_cid does.
+using CidKey = std::pair<int64_t, std::string>;
+
+// The maximum estimated parameter bytes of one multi-row INSERT. The whole statement travels in
+// one packet, which must fit max_allowed_packet: 16 MiB by default in MariaDB 10.11, 64 MiB in
+// MySQL 8.0. A message larger than this goes into a statement of its own, which only
+// max_allowed_packet limits.
+constexpr size_t kMaxInsertBytes = size_t{1} << 20;
+// Bytes counted per row for its integer parameters and their headers.
+constexpr size_t kRowOverheadBytes = 160;
+
+// Returns the counter of a conversation that the server returned a row of. Works on a const
+// and a mutable map alike.
+template <typename CounterMap>
+auto& counter_of(CounterMap& counters, const ConvTuple& tuple) {
+  auto found = counters.find(tuple);
+  if (found == counters.end()) {
+    throw StoreError(std::string(kInsertOperation) +
+                     " failed: the server returned a row of a conversation not in the batch");
+  }
+  return found->second;
+}
+
+// Runs `sql` over `count` rows, a chunk per statement. bind_row(statement, i) binds the
+// parameters of row i, and consume(statement) executes the statement and reads its result.
+// With `padded`, a chunk repeats its last row to reach the next prepared size, which saves
+// round trips but is only correct for a statement that a repeated row does not change.
+template <typename BindRow, typename Consume>
+void run_in_chunks(mysql::Connection& connection, const mysql::ChunkedSql& sql, size_t count,
+                   bool padded, BindRow bind_row, Consume consume) {
+  for (size_t first = 0; first < count;) {
+    const size_t remaining = count - first;
+    const size_t rows =
+        padded ? mysql::padded_chunk_rows(remaining) : mysql::exact_chunk_rows(remaining);
+    Statement statement = connection.statement(sql.text(rows), kInsertOperation);
+    for (size_t i = 0; i < rows; ++i) {
+      bind_row(statement, first + std::min(i, remaining - 1));
+    }
+    consume(statement);
+    first += std::min(rows, remaining);
+  }
+}
+
+// Locks the counter row of every conversation in `counters`, creating it at 0 if missing, and
+// reads its last seq. The upsert takes an exclusive lock that lasts until COMMIT, so another
+// connection inserting into the same conversation waits here. The MySQL manual describes a
+// multi-row INSERT ... ON DUPLICATE KEY UPDATE as the single-row statements one after another,
+// so the rows are locked in the order of the VALUES list. The map lists conversations in key
+// order, so two batches cannot deadlock on the counter rows.
+void lock_counters(mysql::Connection& connection, Counters& counters) {
+  std::vector<ConvTuple> keys;
+  keys.reserve(counters.size());
+  for (const auto& [tuple, counter] : counters) {
+    keys.push_back(tuple);
+  }
+  auto bind_key = [&keys](Statement& statement, size_t i) {
+    bind_conv(statement, conv_key(keys[i]));
+  };
+
+  static const mysql::ChunkedSql kLock(
+      "INSERT INTO conversations (conv_kind, conv_a, conv_b, last_seq) VALUES ", "(?, ?, ?, 0)",
+      ", ", " ON DUPLICATE KEY UPDATE last_seq = last_seq");
+  run_in_chunks(connection, kLock, keys.size(), /*padded=*/false, bind_key,
+                [](Statement& statement) { statement.run(); });
+
+  static const mysql::ChunkedSql kRead(
+      "SELECT conv_kind, conv_a, conv_b, last_seq FROM conversations "
+      "WHERE (conv_kind, conv_a, conv_b) IN (",
+      "(?, ?, ?)", ", ", ")");
+  run_in_chunks(connection, kRead, keys.size(), /*padded=*/true, bind_key,
+                [&counters](Statement& read) {
+                  while (read.step()) {
+                    counter_of(counters, read_conv_tuple(read)).last_seq = read.column_int64(3);
+                  }
+                });
+}
+
+// Returns the stored messages among `keys`, by (sender, cid). The lookup runs after the batch
+// has locked its counters and before it inserts anything.
+// NOTE: two connections that insert the same (sender, cid) into different conversations at
+// once do not wait for each other, and the second one's INSERT fails with a duplicate-key
+// StoreError instead of returning the first message as a duplicate. parleyd inserts on one
+// writer thread, so only a second process can race.
+std::map<CidKey, Message> find_stored_cids(mysql::Connection& connection,
+                                           const std::vector<CidKey>& keys) {
+  static const mysql::ChunkedSql kFind("SELECT" PARLEY_MESSAGE_COLUMNS
+                                       "FROM messages m WHERE (m.sender, m.cid) IN (",
+                                       "(?, ?)", ", ", ")");
+  std::map<CidKey, Message> stored;
+  run_in_chunks(
+      connection, kFind, keys.size(), /*padded=*/true,
+      [&keys](Statement& statement, size_t i) {
+        statement.bind(keys[i].first).bind(keys[i].second);
+      },
+      [&stored](Statement& find) {
+        while (find.step()) {
+          Message message = rows::read_message(find);
+          CidKey key{message.sender, message.cid};
+          stored.emplace(std::move(key), std::move(message));
+        }
+      });
+  return stored;
+}
+
+size_t estimated_parameter_bytes(const Message& message) {
+  return kRowOverheadBytes + message.cid.size() + message.content.size() + message.url.size() +
+         message.pic.size() + message.memo.size();
+}
+
+// Inserts `rows` in their order with multi-row INSERTs, so their ids increase in that order.
+void insert_rows(mysql::Connection& connection, const std::vector<const Message*>& rows) {
+  // An empty cid is stored as NULL, which the unique key on (sender, cid) does not compare.
+  static const mysql::ChunkedSql kInsert(
+      "INSERT INTO messages (conv_kind, conv_a, conv_b, seq, sender, dst, ts, cid, media, "
+      "content, url, pic, memo, amount, recalled) VALUES ",
+      "(?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?)", ", ", "");
+  auto bind_row = [](Statement& insert, const Message& row) {
+    bind_conv(insert, row.conv)
+        .bind(row.seq)
+        .bind(row.sender)
+        .bind(row.dst)
+        .bind(row.ts)
+        .bind(row.cid)
+        .bind(int64_t{row.media})
+        .bind(row.content)
+        .bind(row.url)
+        .bind(row.pic)
+        .bind(row.memo)
+        .bind(row.amount)
+        .bind(int64_t{row.recalled ? 1 : 0});
+  };
+  // Splits the rows into runs of at most kMaxInsertBytes (or one larger row), then each run
+  // into chunks.
+  for (size_t first = 0; first < rows.size();) {
+    size_t end = first + 1;
+    size_t bytes = estimated_parameter_bytes(*rows[first]);
+    while (end < rows.size() && bytes + estimated_parameter_bytes(*rows[end]) <= kMaxInsertBytes) {
+      bytes += estimated_parameter_bytes(*rows[end]);
+      ++end;
+    }
+    run_in_chunks(
+        connection, kInsert, end - first, /*padded=*/false,
+        [&](Statement& insert, size_t i) { bind_row(insert, *rows[first + i]); },
+        [](Statement& insert) { insert.run(); });
+    first = end;
+  }
+}
+
+// Reads the ids of the rows the batch inserted into `results`, by conversation and seq range.
+// The ids of one multi-row INSERT are consecutive only with innodb_autoinc_lock_mode 0 or 1
+// and auto_increment_increment 1, and MySQL 8.0 defaults to mode 2, so the ids are read back
+// instead of computed from the first one.
+void read_inserted_ids(mysql::Connection& connection, const Counters& counters,
+                       std::vector<InsertResult>& results) {
+  std::vector<const Counters::value_type*> changed;
+  size_t expected = 0;
+  for (const auto& entry : counters) {
+    if (!entry.second.inserted.empty()) {
+      changed.push_back(&entry);
+      expected += entry.second.inserted.size();
+    }
+  }
+  static const mysql::ChunkedSql kIds(
+      "SELECT conv_kind, conv_a, conv_b, seq, id FROM messages WHERE ",
+      "(conv_kind = ? AND conv_a = ? AND conv_b = ? AND seq > ? AND seq <= ?)", " OR ", "");
+  size_t found = 0;
+  run_in_chunks(
+      connection, kIds, changed.size(), /*padded=*/true,
+      [&changed](Statement& statement, size_t i) {
+        const auto& [tuple, counter] = *changed[i];
+        bind_conv(statement, conv_key(tuple))
+            .bind(counter.last_seq)
+            .bind(counter.last_seq + static_cast<int64_t>(counter.inserted.size()));
+      },
+      [&](Statement& ids) {
+        while (ids.step()) {
+          const Counter& counter = counter_of(counters, read_conv_tuple(ids));
+          const auto position = static_cast<size_t>(ids.column_int64(3) - counter.last_seq - 1);
+          Message& message = results.at(counter.inserted.at(position)).message;
+          if (message.id == 0) {
+            ++found;
+          }
+          message.id = ids.column_int64(4);
+        }
+      });
+  if (found != expected) {
+    throw StoreError(std::string(kInsertOperation) + " failed: " + std::to_string(expected) +
+                     " messages were inserted but " + std::to_string(found) +
+                     " of them were found again");
+  }
+}
+
+// Stores the new last seq of every conversation the batch inserted into. The batch holds the
+// lock on each of these rows since lock_counters, so the order of the updates does not matter.
+void update_counters(mysql::Connection& connection, const Counters& counters) {
+  std::vector<std::pair<ConvTuple, int64_t>> changed;
+  for (const auto& [tuple, counter] : counters) {
+    if (!counter.inserted.empty()) {
+      changed.emplace_back(tuple, counter.last_seq + static_cast<int64_t>(counter.inserted.size()));
+    }
+  }
+  // A join with a derived table of parameters updates many rows with different values in one
+  // statement, in the SQL that MySQL and MariaDB share.
+  static const mysql::ChunkedSql kUpdate(
+      "UPDATE conversations c JOIN (",
+      "SELECT ? AS conv_kind, ? AS conv_a, ? AS conv_b, ? AS last_seq", " UNION ALL ",
+      ") v ON c.conv_kind = v.conv_kind AND c.conv_a = v.conv_a AND c.conv_b = v.conv_b "
+      "SET c.last_seq = v.last_seq");
+  run_in_chunks(
+      connection, kUpdate, changed.size(), /*padded=*/false,
+      [&changed](Statement& statement, size_t i) {
+        bind_conv(statement, conv_key(changed[i].first)).bind(changed[i].second);
+      },
+      [](Statement& update) { update.run(); });
+}
+
+}  // namespace
+
 std::vector<InsertResult> MysqlStore::insert_messages(const std::vector<Message>& batch) {
-  std::vector<InsertResult> results;
   if (batch.empty()) {
-    return results;
+    return {};
   }
-  results.reserve(batch.size());
-  const char* operation = "insert_messages";
-  Transaction transaction(connection_, operation);
+  Transaction transaction(connection_, kInsertOperation);
 
-  // Lock the counter row of every conversation in the batch, creating it at 0 if missing, and
-  // read its last seq. The upsert takes an exclusive lock that lasts until COMMIT, so another
-  // connection inserting into the same conversation waits here, and locking in key order keeps
-  // two batches from deadlocking on each other.
-  std::map<ConvTuple, int64_t> last_seq;
+  // The counters are locked before the duplicate lookup, so a retry of a message that another
+  // connection is inserting into the same conversation waits for that commit and then finds it.
+  Counters counters;
   for (const Message& message : batch) {
-    last_seq.emplace(conv_tuple(message.conv), 0);
+    counters.emplace(conv_tuple(message.conv), Counter{});
   }
-  for (auto& [tuple, seq] : last_seq) {
-    const ConvKey conv = conv_key(tuple);
-    Statement lock = connection_.statement(
-        "INSERT INTO conversations (conv_kind, conv_a, conv_b, last_seq) VALUES (?, ?, ?, 0) "
-        "ON DUPLICATE KEY UPDATE last_seq = last_seq",
-        operation);
-    bind_conv(lock, conv).run();
-    Statement read = connection_.statement(
-        "SELECT last_seq FROM conversations WHERE conv_kind = ? AND conv_a = ? AND conv_b = ?",
-        operation);
-    bind_conv(read, conv);
-    seq = read.step() ? read.column_int64(0) : 0;
-  }
-  const std::map<ConvTuple, int64_t> first_seq = last_seq;
+  lock_counters(connection_, counters);
 
-  for (const Message& message : batch) {
+  // The first message of the batch with each (sender, cid). A later one with the same key is a
+  // duplicate of it, resolved once the first one has its id.
+  std::map<CidKey, size_t> first_with_cid;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].cid.empty()) {
+      first_with_cid.emplace(CidKey{batch[i].sender, batch[i].cid}, i);
+    }
+  }
+  std::vector<CidKey> cids;
+  cids.reserve(first_with_cid.size());
+  for (const auto& [key, index] : first_with_cid) {
+    cids.push_back(key);
+  }
+  const std::map<CidKey, Message> stored = find_stored_cids(connection_, cids);
+
+  std::vector<InsertResult> results(batch.size());
+  std::vector<size_t> repeats;
+  std::vector<const Message*> rows;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Message& message = batch[i];
     if (!message.cid.empty()) {
-      if (auto original = find_by_cid(message.sender, message.cid)) {
-        results.push_back(InsertResult{std::move(*original), true});
+      const CidKey key{message.sender, message.cid};
+      if (auto found = stored.find(key); found != stored.end()) {
+        results[i] = InsertResult{found->second, true};
+        continue;
+      }
+      if (first_with_cid.at(key) != i) {
+        repeats.push_back(i);
         continue;
       }
     }
-    InsertResult result{message, false};
-    Message& stored = result.message;
-    stored.seq = ++last_seq[conv_tuple(stored.conv)];
-    if (stored.ts == 0) {
-      stored.ts = system_clock_ms();
+    Counter& counter = counters.at(conv_tuple(message.conv));
+    Message& row = results[i].message;
+    row = message;
+    row.seq = counter.last_seq + 1 + static_cast<int64_t>(counter.inserted.size());
+    if (row.ts == 0) {
+      row.ts = system_clock_ms();
     }
-    // An empty cid is stored as NULL, which the unique key on (sender, cid) does not compare.
-    Statement insert = connection_.statement(
-        "INSERT INTO messages (conv_kind, conv_a, conv_b, seq, sender, dst, ts, cid, media, "
-        "content, url, pic, memo, amount, recalled) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?)",
-        operation);
-    bind_conv(insert, stored.conv)
-        .bind(stored.seq)
-        .bind(stored.sender)
-        .bind(stored.dst)
-        .bind(stored.ts)
-        .bind(stored.cid)
-        .bind(int64_t{stored.media})
-        .bind(stored.content)
-        .bind(stored.url)
-        .bind(stored.pic)
-        .bind(stored.memo)
-        .bind(stored.amount)
-        .bind(int64_t{stored.recalled ? 1 : 0})
-        .run();
-    stored.id = insert.insert_id();
-    results.push_back(std::move(result));
+    counter.inserted.push_back(i);
+    rows.push_back(&row);
   }
 
-  for (const auto& [tuple, seq] : last_seq) {
-    if (seq == first_seq.at(tuple)) {
-      continue;
-    }
-    Statement update = connection_.statement(
-        "UPDATE conversations SET last_seq = ? WHERE conv_kind = ? AND conv_a = ? AND conv_b = ?",
-        operation);
-    update.bind(seq);
-    bind_conv(update, conv_key(tuple)).run();
+  insert_rows(connection_, rows);
+  read_inserted_ids(connection_, counters, results);
+  for (size_t i : repeats) {
+    const size_t first = first_with_cid.at(CidKey{batch[i].sender, batch[i].cid});
+    results[i] = InsertResult{results[first].message, true};
   }
+  update_counters(connection_, counters);
   transaction.commit();
   return results;
 }

@@ -103,7 +103,6 @@ class MysqlStore : public Store {
   void lock_users(int64_t a, int64_t b, const char* operation);
   void set_request_state(int64_t request_id, RequestState state, const char* operation);
   void insert_friendship(int64_t a, int64_t b, const char* operation);
-  [[nodiscard]] std::optional<Message> find_by_cid(int64_t sender, const std::string& cid);
   // Unix ms, for the times the interface does not pass in.
   static int64_t system_clock_ms();
 

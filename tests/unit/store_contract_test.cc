@@ -90,6 +90,16 @@ std::vector<int64_t> seqs_of(const std::vector<Message>& messages) {
   return seqs;
 }
 
+// Whether the messages have seqs 1, 2, ... n in order, as a conversation read from its start.
+bool seqs_count_from_one(const std::vector<Message>& messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].seq != static_cast<int64_t>(i + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<std::string> contents_of(const std::vector<Message>& messages) {
   std::vector<std::string> contents;
   for (const Message& message : messages) {
@@ -550,6 +560,150 @@ TEST_CASE_TEMPLATE("store duplicate cid across batches and reopen", Backend,
   CHECK(after_reopen[1].message.seq == 4);
 }
 
+TEST_CASE_TEMPLATE("store batch larger than one chunk", Backend, PARLEY_STORE_BACKENDS) {
+  StoreFixture<Backend> f;
+  if (!f.ready()) {
+    return;
+  }
+  const int64_t a = f.add_user("a");
+  const int64_t b = f.add_user("b");
+  const int64_t c = f.add_user("c");
+  const auto group = f.store->create_group("g", a, {b, c}, false, 1000);
+  const std::vector<ConvKey> convs{ConvKey::direct(a, b), ConvKey::direct(a, c),
+                                   ConvKey::group(group.id)};
+  const std::vector<int64_t> dsts{b, c, group.id};
+  auto stored_before = f.store->insert_messages({make_message(convs[0], a, b, "stored", "old")});
+  REQUIRE(stored_before.size() == 1);
+
+  // 700 messages over three conversations, every fifth without a cid. Some repeat a cid of an
+  // earlier message of the batch, in another chunk, or the cid of the stored message.
+  constexpr size_t kSize = 700;
+  std::vector<Message> batch;
+  for (size_t i = 0; i < kSize; ++i) {
+    const size_t k = i % 3;
+    const std::string cid = i % 5 == 0 ? "" : "k" + std::to_string(i);
+    batch.push_back(make_message(convs[k], a, dsts[k], cid, "m" + std::to_string(i),
+                                 static_cast<int64_t>(10000 + i)));
+  }
+  const std::vector<std::pair<size_t, size_t>> repeats{{400, 1}, {401, 399}, {699, 698}};
+  for (const auto& [repeat, original] : repeats) {
+    batch[repeat].cid = batch[original].cid;
+    batch[repeat].conv = batch[original].conv;
+    batch[repeat].content = "repeat";
+  }
+  batch[650].cid = "stored";
+  batch[650].conv = convs[0];
+
+  auto results = f.store->insert_messages(batch);
+  REQUIRE(results.size() == kSize);
+
+  std::vector<int64_t> last_seq{1, 0, 0};
+  std::vector<std::vector<std::string>> expected_contents{{"old"}, {}, {}};
+  int64_t previous_id = 0;
+  for (size_t i = 0; i < kSize; ++i) {
+    CAPTURE(i);
+    const bool repeated = i == 400 || i == 401 || i == 699 || i == 650;
+    CHECK(results[i].duplicate == repeated);
+    if (repeated) {
+      continue;
+    }
+    const size_t k = i % 3;
+    CHECK(results[i].message.seq == ++last_seq[k]);
+    CHECK(results[i].message.id > previous_id);
+    previous_id = results[i].message.id;
+    CHECK(results[i].message.content == batch[i].content);
+    expected_contents[k].push_back(batch[i].content);
+  }
+  for (const auto& [repeat, original] : repeats) {
+    CAPTURE(repeat);
+    CHECK(results[repeat].message.id == results[original].message.id);
+    CHECK(results[repeat].message.seq == results[original].message.seq);
+    CHECK(results[repeat].message.content == batch[original].content);
+  }
+  CHECK(results[650].message.id == stored_before[0].message.id);
+  CHECK(results[650].message.content == "old");
+
+  for (size_t k = 0; k < convs.size(); ++k) {
+    CAPTURE(k);
+    auto stored = f.store->messages_after(convs[k], 0, 1000);
+    CHECK(contents_of(stored) == expected_contents[k]);
+    CHECK(seqs_count_from_one(stored));
+  }
+  auto sample = f.store->get_message(results[556].message.id);
+  REQUIRE(sample.has_value());
+  CHECK(sample->content == "m556");
+  CHECK(sample->seq == results[556].message.seq);
+  CHECK(sample->cid == "k556");
+  auto without_cid = f.store->get_message(results[300].message.id);
+  REQUIRE(without_cid.has_value());
+  CHECK(without_cid->cid.empty());
+}
+
+TEST_CASE_TEMPLATE("store batch spans many conversations", Backend, PARLEY_STORE_BACKENDS) {
+  StoreFixture<Backend> f;
+  if (!f.ready()) {
+    return;
+  }
+  // More conversations than one chunk. The partners need no accounts, because only the sender
+  // of a message is a foreign key.
+  const int64_t a = f.add_user("a");
+  constexpr int64_t kConversations = 300;
+  auto partner = [](int64_t k) { return 1000000 + k; };
+  std::vector<Message> batch;
+  for (int round = 0; round < 2; ++round) {
+    for (int64_t k = kConversations - 1; k >= 0; --k) {
+      batch.push_back(make_message(ConvKey::direct(a, partner(k)), a, partner(k), "",
+                                   "r" + std::to_string(round)));
+    }
+  }
+  auto results = f.store->insert_messages(batch);
+  REQUIRE(results.size() == batch.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    CAPTURE(i);
+    CHECK(results[i].message.seq == (i < kConversations ? 1 : 2));
+    CHECK(results[i].message.id > 0);
+  }
+
+  auto more = f.store->insert_messages(
+      {make_message(ConvKey::direct(a, partner(0)), a, partner(0), "", "late"),
+       make_message(ConvKey::direct(a, partner(kConversations - 1)), a, partner(kConversations - 1),
+                    "", "late")});
+  REQUIRE(more.size() == 2);
+  CHECK(more[0].message.seq == 3);
+  CHECK(more[1].message.seq == 3);
+  CHECK(contents_of(f.store->messages_after(ConvKey::direct(a, partner(7)), 0, 10)) ==
+        std::vector<std::string>{"r0", "r1"});
+  CHECK(f.store->conversations(a).size() == kConversations);
+}
+
+TEST_CASE_TEMPLATE("store batch of large messages", Backend, PARLEY_STORE_BACKENDS) {
+  StoreFixture<Backend> f;
+  if (!f.ready()) {
+    return;
+  }
+  const int64_t a = f.add_user("a");
+  const int64_t b = f.add_user("b");
+  const ConvKey conv = ConvKey::direct(a, b);
+  // Together larger than what one multi-row INSERT carries on MySQL, so the batch is split
+  // by size as well as by count.
+  std::vector<Message> batch;
+  for (int i = 0; i < 8; ++i) {
+    const size_t size = i % 2 == 0 ? 700 * 1024 : 10;
+    batch.push_back(make_message(conv, a, b, "big" + std::to_string(i),
+                                 std::string(size, static_cast<char>('a' + i))));
+  }
+  auto results = f.store->insert_messages(batch);
+  REQUIRE(results.size() == batch.size());
+  auto stored = f.store->messages_after(conv, 0, 100);
+  REQUIRE(stored.size() == batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    CAPTURE(i);
+    CHECK(stored[i].seq == static_cast<int64_t>(i + 1));
+    CHECK(stored[i].id == results[i].message.id);
+    CHECK(stored[i].content == batch[i].content);
+  }
+}
+
 TEST_CASE_TEMPLATE("store failed batch stores nothing", Backend, PARLEY_STORE_BACKENDS) {
   StoreFixture<Backend> f;
   if (!f.ready()) {
@@ -863,11 +1017,54 @@ TEST_CASE_TEMPLATE("store two writers share seqs without gaps", Backend, PARLEY_
   CHECK(errors[1].empty());
   auto all = f.store->messages_after(conv, 0, 1000);
   REQUIRE(all.size() == 2 * 2 * kBatchesPerWriter);
-  bool contiguous = true;
-  for (size_t i = 0; i < all.size(); ++i) {
-    contiguous = contiguous && all[i].seq == static_cast<int64_t>(i + 1);
+  CHECK(seqs_count_from_one(all));
+}
+
+TEST_CASE_TEMPLATE("store writers lock conversations in order", Backend, PARLEY_STORE_BACKENDS) {
+  StoreFixture<Backend> f;
+  if (!f.ready()) {
+    return;
   }
-  CHECK(contiguous);
+  // Each writer's batches list the same conversations, the second writer's in reverse order.
+  // Locking the counters in the order of the batch could deadlock. The partners need no
+  // accounts, because only the sender of a message is a foreign key.
+  const int64_t a = f.add_user("a");
+  const int64_t b = f.add_user("b");
+  std::vector<ConvKey> convs{ConvKey::direct(a, b)};
+  for (int64_t k = 1; k < 64; ++k) {
+    convs.push_back(ConvKey::direct(k % 2 == 0 ? a : b, 1000000 + k));
+  }
+  constexpr int kBatchesPerWriter = 40;
+
+  auto first = f.open();
+  auto second = f.open();
+  std::string errors[2];
+  auto write = [&](Store& store, int64_t sender, bool reverse, int index) {
+    try {
+      for (int i = 0; i < kBatchesPerWriter; ++i) {
+        std::vector<Message> batch;
+        for (size_t k = 0; k < convs.size(); ++k) {
+          const ConvKey& conv = convs[reverse ? convs.size() - 1 - k : k];
+          batch.push_back(make_message(conv, sender, conv.b, "", "x"));
+        }
+        store.insert_messages(batch);
+      }
+    } catch (const StoreError& error) {
+      errors[index] = error.what();
+    }
+  };
+  std::thread one(write, std::ref(*first), a, false, 0);
+  std::thread two(write, std::ref(*second), b, true, 1);
+  one.join();
+  two.join();
+
+  CHECK(errors[0].empty());
+  CHECK(errors[1].empty());
+  for (const ConvKey& conv : convs) {
+    auto all = f.store->messages_after(conv, 0, 1000);
+    REQUIRE(all.size() == 2 * kBatchesPerWriter);
+    CHECK(seqs_count_from_one(all));
+  }
 }
 
 TEST_CASE_TEMPLATE("store commit survives kill -9", Backend, PARLEY_STORE_BACKENDS) {
