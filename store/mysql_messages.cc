@@ -200,7 +200,9 @@ size_t estimated_parameter_bytes(const Message& message) {
 }
 
 // Inserts `rows` in their order with multi-row INSERTs, so their ids increase in that order.
-void insert_rows(mysql::Connection& connection, const std::vector<const Message*>& rows) {
+// Sets the id of a row that a statement inserted alone, because insert_id() is exact for it
+// whatever the auto-increment settings. read_inserted_ids finds the others.
+void insert_rows(mysql::Connection& connection, const std::vector<Message*>& rows) {
   // An empty cid is stored as NULL, which the unique key on (sender, cid) does not compare.
   static const mysql::ChunkedSql kInsert(
       "INSERT INTO messages (conv_kind, conv_a, conv_b, seq, sender, dst, ts, cid, media, "
@@ -230,26 +232,40 @@ void insert_rows(mysql::Connection& connection, const std::vector<const Message*
       bytes += estimated_parameter_bytes(*rows[end]);
       ++end;
     }
+    std::vector<Message*> chunk;
     run_in_chunks(
         connection, kInsert, end - first, /*padded=*/false,
-        [&](Statement& insert, size_t i) { bind_row(insert, *rows[first + i]); },
-        [](Statement& insert) { insert.run(); });
+        [&](Statement& insert, size_t i) {
+          chunk.push_back(rows[first + i]);
+          bind_row(insert, *rows[first + i]);
+        },
+        [&chunk](Statement& insert) {
+          insert.run();
+          if (chunk.size() == 1) {
+            chunk[0]->id = insert.insert_id();
+          }
+          chunk.clear();
+        });
     first = end;
   }
 }
 
-// Reads the ids of the rows the batch inserted into `results`, by conversation and seq range.
+// Reads the ids that insert_rows did not set into `results`, by conversation and seq range.
 // The ids of one multi-row INSERT are consecutive only with innodb_autoinc_lock_mode 0 or 1
 // and auto_increment_increment 1, and MySQL 8.0 defaults to mode 2, so the ids are read back
 // instead of computed from the first one.
 void read_inserted_ids(mysql::Connection& connection, const Counters& counters,
                        std::vector<InsertResult>& results) {
-  std::vector<const Counters::value_type*> changed;
+  std::vector<const Counters::value_type*> unresolved;
   size_t expected = 0;
   for (const auto& entry : counters) {
-    if (!entry.second.inserted.empty()) {
-      changed.push_back(&entry);
-      expected += entry.second.inserted.size();
+    size_t missing = 0;
+    for (size_t index : entry.second.inserted) {
+      missing += results[index].message.id == 0 ? 1 : 0;
+    }
+    if (missing > 0) {
+      unresolved.push_back(&entry);
+      expected += missing;
     }
   }
   static const mysql::ChunkedSql kIds(
@@ -257,9 +273,9 @@ void read_inserted_ids(mysql::Connection& connection, const Counters& counters,
       "(conv_kind = ? AND conv_a = ? AND conv_b = ? AND seq > ? AND seq <= ?)", " OR ", "");
   size_t found = 0;
   run_in_chunks(
-      connection, kIds, changed.size(), /*padded=*/true,
-      [&changed](Statement& statement, size_t i) {
-        const auto& [tuple, counter] = *changed[i];
+      connection, kIds, unresolved.size(), /*padded=*/true,
+      [&unresolved](Statement& statement, size_t i) {
+        const auto& [tuple, counter] = *unresolved[i];
         bind_conv(statement, conv_key(tuple))
             .bind(counter.last_seq)
             .bind(counter.last_seq + static_cast<int64_t>(counter.inserted.size()));
@@ -277,8 +293,8 @@ void read_inserted_ids(mysql::Connection& connection, const Counters& counters,
       });
   if (found != expected) {
     throw StoreError(std::string(kInsertOperation) + " failed: " + std::to_string(expected) +
-                     " messages were inserted but " + std::to_string(found) +
-                     " of them were found again");
+                     " inserted messages were read back to find their ids, but " +
+                     std::to_string(found) + " were found");
   }
 }
 
@@ -339,7 +355,7 @@ std::vector<InsertResult> MysqlStore::insert_messages(const std::vector<Message>
 
   std::vector<InsertResult> results(batch.size());
   std::vector<size_t> repeats;
-  std::vector<const Message*> rows;
+  std::vector<Message*> rows;
   for (size_t i = 0; i < batch.size(); ++i) {
     const Message& message = batch[i];
     if (!message.cid.empty()) {
