@@ -48,8 +48,17 @@ char* Connection::read_buffer() {
   return t_read_buffer;
 }
 
-Connection::Connection(EventLoop& loop, int fd, uint64_t id, const sockaddr_storage& peer)
-    : loop_(loop), fd_(fd), id_(id), peer_(format_peer(peer)), last_read_ms_(loop.now_ms()) {}
+Connection::Connection(EventLoop& loop, int fd, uint64_t id)
+    : loop_(loop), id_(id), last_read_ms_(loop.now_ms()), fd_(fd) {}
+
+std::string Connection::peer_address() const {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  if (fd_ < 0 || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&peer), &length) != 0) {
+    return "?";
+  }
+  return format_peer(peer);
+}
 
 Connection::~Connection() {
   if (fd_ >= 0) {
@@ -137,7 +146,9 @@ SendStatus Connection::send(std::string bytes) {
   return enqueue(std::make_shared<const std::string>(std::move(bytes)));
 }
 
-SendStatus Connection::send(SharedBytes bytes) { return enqueue(std::move(bytes)); }
+SendStatus Connection::send(SharedBytes bytes) {
+  return enqueue(std::move(bytes));
+}
 
 SendStatus Connection::enqueue(SharedBytes bytes) {
   if (state_ != State::kOpen) {
@@ -178,9 +189,10 @@ void Connection::flush() {
   while (!output_.empty()) {
     iovec iov[kMaxIovecs];
     int count = 0;
-    for (auto it = output_.begin(); it != output_.end() && count < kMaxIovecs; ++it, ++count) {
-      iov[count].iov_base = const_cast<char*>(it->bytes->data()) + it->offset;
-      iov[count].iov_len = it->bytes->size() - it->offset;
+    for (; count < kMaxIovecs && static_cast<size_t>(count) < output_.size(); ++count) {
+      const Chunk& chunk = output_[static_cast<size_t>(count)];
+      iov[count].iov_base = const_cast<char*>(chunk.bytes->data()) + chunk.offset;
+      iov[count].iov_len = chunk.bytes->size() - chunk.offset;
     }
     ssize_t n = ::writev(fd_, iov, count);
     if (n < 0) {
@@ -207,16 +219,22 @@ void Connection::flush() {
 
 void Connection::consume_output(size_t written) {
   queued_bytes_ -= written;
+  size_t done = 0;  // chunks written completely
   while (written > 0) {
-    Chunk& front = output_.front();
+    Chunk& front = output_[done];
     size_t left = front.bytes->size() - front.offset;
     if (written < left) {
       front.offset += written;
       written = 0;
     } else {
       written -= left;
-      output_.pop_front();
+      ++done;
     }
+  }
+  if (done == output_.size()) {
+    std::vector<Chunk>().swap(output_);  // idle again: hold no output memory
+  } else {
+    output_.erase(output_.begin(), output_.begin() + static_cast<std::ptrdiff_t>(done));
   }
   check_drained();
 }
@@ -328,7 +346,9 @@ void Connection::close(std::string_view reason) {
     return;
   }
   state_ = State::kClosed;
-  log(LogLevel::kDebug, "conn ", id_, " ", peer_, " closed: ", reason);
+  if (log_enabled(LogLevel::kDebug)) {
+    log(LogLevel::kDebug, "conn ", id_, " ", peer_address(), " closed: ", reason);
+  }
   if (linger_timer_ != 0) {
     loop_.cancel_timer(linger_timer_);
   }
@@ -338,7 +358,7 @@ void Connection::close(std::string_view reason) {
   loop_.remove(fd_);
   ::close(fd_);
   fd_ = -1;
-  output_.clear();
+  std::vector<Chunk>().swap(output_);
   queued_bytes_ = 0;
   if (handler_) {
     handler_->on_closed(*this);

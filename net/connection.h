@@ -26,10 +26,10 @@
 #include <netinet/in.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/event_loop.h"
 
@@ -70,7 +70,7 @@ class Connection final : public IoHandler {
   // Size of the per-thread read buffer: the most bytes one read hands to the handler.
   static constexpr size_t kReadBufferBytes = 64 * 1024;
 
-  Connection(EventLoop& loop, int fd, uint64_t id, const sockaddr_storage& peer);
+  Connection(EventLoop& loop, int fd, uint64_t id);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -107,7 +107,9 @@ class Connection final : public IoHandler {
   uint64_t id() const { return id_; }
   int fd() const { return fd_; }
   EventLoop& loop() const { return loop_; }
-  const std::string& peer_address() const { return peer_; }
+  // "HOST:PORT" of the peer, looked up when asked (logs, rate limits) rather than stored, so
+  // an idle connection does not carry it; "?" once closed.
+  std::string peer_address() const;
   // Monotonic ms of the last byte received; used by idle sweeps.
   int64_t last_read_ms() const { return last_read_ms_; }
 
@@ -154,28 +156,29 @@ class Connection final : public IoHandler {
   std::string_view next_tls_write();
   uint32_t tls_events() const;
 
+  // Ordered by size so the object packs without padding: every idle connection pays for it.
   EventLoop& loop_;
-  int fd_;
-  uint64_t id_;
-  std::string peer_;
   TcpServer* server_ = nullptr;
   std::unique_ptr<ConnectionHandler> handler_;
-  State state_ = State::kOpen;
-
+  std::unique_ptr<TlsStream> tls_;  // null on a plain connection
+  uint64_t id_;
   std::string input_;  // unconsumed bytes only; empty (and released) while idle
-  std::deque<Chunk> output_;
+  // Queued output, oldest first; its memory is released whenever it empties, so only a
+  // connection with data backed up holds an output buffer.
+  std::vector<Chunk> output_;
   size_t queued_bytes_ = 0;
   size_t high_water_mark_ = 64u << 20;
+  size_t drain_mark_ = 0;
+  int64_t last_read_ms_ = 0;
+  TimerId linger_timer_ = 0;
+  int fd_;
+  uint32_t registered_events_ = 0;
+  State state_ = State::kOpen;
   bool flush_scheduled_ = false;
   bool want_write_ = false;  // EPOLLOUT registered
   bool write_shut_ = false;  // shutdown(SHUT_WR) done while draining
   bool reading_paused_ = false;
   bool drain_notice_requested_ = false;  // notify_when_drained() awaits its call
-  size_t drain_mark_ = 0;
-  uint32_t registered_events_ = 0;
-  int64_t last_read_ms_ = 0;
-  TimerId linger_timer_ = 0;
-  std::unique_ptr<TlsStream> tls_;  // null on a plain connection
 };
 
 }  // namespace parley::net

@@ -1,6 +1,7 @@
 #include "net/tcp_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,12 +63,33 @@ TcpServer::TcpServer(EventLoop& loop, AcceptCallback on_accept,
       on_accept_(std::move(on_accept)),
       tls_(std::move(tls)),
       // Ids carry the loop index in the top bits so they are unique across loops.
-      next_id_((static_cast<uint64_t>(loop.index()) << 48) + 1) {}
+      id_prefix_(static_cast<uint64_t>(loop.index()) << kLoopShift) {}
 
 TcpServer::~TcpServer() {
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
   }
+  if (spare_fd_ >= 0) {
+    ::close(spare_fd_);
+  }
+}
+
+int TcpServer::open_spare_descriptor() {
+  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+bool TcpServer::reject_one_over_capacity() {
+  // Free the spare so accept() has a descriptor, then close the connection at once: the
+  // client sees the connection closed instead of waiting in the backlog for a slot.
+  ::close(spare_fd_);
+  spare_fd_ = -1;
+  int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    ++rejected_;
+    ::close(fd);
+  }
+  spare_fd_ = open_spare_descriptor();
+  return fd >= 0;
 }
 
 void TcpServer::listen(const ListenAddress& address) {
@@ -95,9 +117,9 @@ void TcpServer::listen(const ListenAddress& address) {
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof bound;
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &bound_length);
-  bound_port_ = ntohs(bound.ss_family == AF_INET
-                          ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                          : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  bound_port_ =
+      ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
   loop_.add(listen_fd_, EPOLLIN, this);
 }
 
@@ -111,8 +133,10 @@ void TcpServer::shutdown() {
     listen_fd_ = -1;
   }
   std::vector<Connection*> open;
-  for (auto& [id, conn] : connections_) {
-    open.push_back(conn.get());
+  for (const auto& conn : slots_) {
+    if (conn) {
+      open.push_back(conn.get());
+    }
   }
   for (Connection* conn : open) {
     conn->close("server shutting down");
@@ -120,18 +144,25 @@ void TcpServer::shutdown() {
 }
 
 Connection* TcpServer::find(uint64_t id) const {
-  auto it = connections_.find(id);
-  if (it == connections_.end() || it->second->closed()) {
+  const uint64_t slot = id & kSlotMask;
+  if (slot >= slots_.size()) {
     return nullptr;
   }
-  return it->second.get();
+  Connection* conn = slots_[slot].get();
+  // A reused slot holds a newer connection with another serial, hence another id.
+  if (conn == nullptr || conn->id() != id || conn->closed()) {
+    return nullptr;
+  }
+  return conn;
 }
 
 void TcpServer::for_each(const std::function<void(Connection&)>& visit) {
   std::vector<Connection*> open;
-  open.reserve(connections_.size());
-  for (auto& [id, conn] : connections_) {
-    open.push_back(conn.get());
+  open.reserve(open_count_);
+  for (const auto& conn : slots_) {
+    if (conn) {
+      open.push_back(conn.get());
+    }
   }
   for (Connection* conn : open) {
     if (!conn->closed()) {
@@ -140,38 +171,65 @@ void TcpServer::for_each(const std::function<void(Connection&)>& visit) {
   }
 }
 
-void TcpServer::on_io(uint32_t) { accept_ready(); }
+void TcpServer::on_io(uint32_t) {
+  accept_ready();
+}
 
 void TcpServer::accept_ready() {
   for (int i = 0; i < kAcceptsPerEvent && listen_fd_ >= 0; ++i) {
-    sockaddr_storage peer{};
-    socklen_t length = sizeof peer;
-    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &length,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    // The peer address is not kept: Connection::peer_address() asks the socket when needed.
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
         return;
       }
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors: the pending connection stays in the backlog and epoll would
-        // report it again at once. Pausing the listener avoids spinning at 100% CPU.
+        // Out of descriptors: the pending connection would stay in the backlog and epoll would
+        // report it again at once. Refuse it with the spare descriptor; without a spare, pause
+        // the listener so the loop does not spin at 100% CPU.
+        const int error = errno;
+        const bool use_spare = error == EMFILE && spare_fd_ >= 0;
         if (loop_.now_ms() - last_emfile_log_ms_ > 10000) {
           last_emfile_log_ms_ = loop_.now_ms();
-          log(LogLevel::kWarn, "loop ", loop_.index(), ": accept failed: ", std::strerror(errno),
-              " with ", connections_.size(), " connections on this loop; pausing accepts");
+          log(LogLevel::kWarn, "loop ", loop_.index(), ": accept failed: ", std::strerror(error),
+              " with ", open_count_, " connections on this loop; ",
+              use_spare ? "closing new connections at once until descriptors are free"
+                        : "pausing accepts",
+              " (", rejected_, " rejected so far)");
         }
-        pause_accepting(kEmfilePauseMs);
-        return;
+        if (!use_spare) {
+          pause_accepting(kEmfilePauseMs);
+          return;
+        }
+        if (!reject_one_over_capacity()) {
+          return;  // nothing is pending any more
+        }
+        continue;
       }
       log(LogLevel::kError, "loop ", loop_.index(), ": accept failed: ", std::strerror(errno));
       return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    uint64_t id = next_id_++;
-    auto conn = std::make_unique<Connection>(loop_, fd, id, peer);
-    Connection& ref = *conn;
-    connections_.emplace(id, std::move(conn));
+    uint64_t slot = 0;
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    } else if (slots_.size() <= kSlotMask) {
+      slot = slots_.size();
+      slots_.emplace_back();
+    } else {
+      ::close(fd);  // 16M connections on one loop: far beyond any descriptor limit
+      continue;
+    }
+    uint64_t serial = next_serial_++ & kSerialMask;
+    if (serial == 0) {
+      serial = next_serial_++ & kSerialMask;  // after a wrap: keep every id non-zero
+    }
+    const uint64_t id = id_prefix_ | (serial << kSlotBits) | slot;
+    slots_[slot] = std::make_unique<Connection>(loop_, fd, id);
+    ++open_count_;
+    Connection& ref = *slots_[slot];
     ref.start(this, tls_.get());
     if (ref.closed()) {
       continue;  // no TLS session could be created; already logged
@@ -195,12 +253,13 @@ void TcpServer::pause_accepting(int64_t ms) {
 }
 
 void TcpServer::retire(Connection& conn) {
-  auto it = connections_.find(conn.id());
-  if (it == connections_.end()) {
+  const uint64_t slot = conn.id() & kSlotMask;
+  if (slot >= slots_.size() || slots_[slot].get() != &conn) {
     return;
   }
-  retired_.push_back(std::move(it->second));
-  connections_.erase(it);
+  retired_.push_back(std::move(slots_[slot]));
+  free_slots_.push_back(static_cast<uint32_t>(slot));
+  --open_count_;
   if (retired_.size() == 1) {
     loop_.at_end_of_pass([this] { retired_.clear(); });
   }

@@ -66,7 +66,7 @@ void Connection::start_tls(const TlsContext& context) {
   try {
     tls_ = std::make_unique<TlsStream>(context, fd_);
   } catch (const std::exception& e) {
-    log(LogLevel::kWarn, "conn ", id_, " ", peer_, ": cannot start TLS: ", e.what());
+    log(LogLevel::kWarn, "conn ", id_, " ", peer_address(), ": cannot start TLS: ", e.what());
     close("TLS session not created");
     return;
   }
@@ -83,8 +83,8 @@ void Connection::on_tls_handshake_timeout(int64_t timeout_ms) {
     return;
   }
   tls_->handshake_timer = 0;  // it has fired, so close() must not cancel it
-  log_tls_failure(loop_.now_ms(), "conn ", id_, " ", peer_, " TLS handshake timed out after ",
-                  timeout_ms, " ms");
+  log_tls_failure(loop_.now_ms(), "conn ", id_, " ", peer_address(),
+                  " TLS handshake timed out after ", timeout_ms, " ms");
   close("TLS handshake timed out");
 }
 
@@ -122,7 +122,8 @@ void Connection::continue_tls_handshake() {
       loop_.cancel_timer(tls_->handshake_timer);
       tls_->handshake_timer = 0;
       tls_->handshake_wants_write = false;
-      log(LogLevel::kDebug, "conn ", id_, " ", peer_, " TLS established: ", tls_->description());
+      log(LogLevel::kDebug, "conn ", id_, " ", peer_address(),
+          " TLS established: ", tls_->description());
       update_interest();
       return;
     case TlsStatus::kWantRead:
@@ -133,7 +134,8 @@ void Connection::continue_tls_handshake() {
     case TlsStatus::kClosed:
     case TlsStatus::kError: {
       std::string reason = status == TlsStatus::kClosed ? "peer sent close_notify" : tls_->error();
-      log_tls_failure(loop_.now_ms(), "conn ", id_, " ", peer_, " TLS handshake failed: ", reason);
+      log_tls_failure(loop_.now_ms(), "conn ", id_, " ", peer_address(),
+                      " TLS handshake failed: ", reason);
       close("TLS handshake failed: " + reason);
       return;
     }
@@ -166,7 +168,7 @@ bool Connection::check_first_tls_byte() {
 // Replies to a plain HTTP request on the TLS port with a readable 400 and closes. Nothing was
 // sent encrypted yet, so the connection drops TLS and the reply goes out as plain text.
 void Connection::reject_plain_http() {
-  log_tls_failure(loop_.now_ms(), "conn ", id_, " ", peer_,
+  log_tls_failure(loop_.now_ms(), "conn ", id_, " ", peer_address(),
                   " sent plain HTTP to the TLS port; replied 400");
   loop_.cancel_timer(tls_->handshake_timer);
   tls_.reset();

@@ -215,8 +215,10 @@ int parse_flags(int argc, char** argv, EchoConfig& config) {
 class EchoServer {
  public:
   explicit EchoServer(EchoConfig config) : config_(std::move(config)) {
-    factory_ = [](const parley::net::HttpRequest&, std::string_view) {
-      return std::make_unique<EchoHandler>();
+    // EchoHandler has no state, so every session of every loop shares one.
+    factory_ = [handler = std::make_shared<EchoHandler>()](const parley::net::HttpRequest&,
+                                                           std::string_view) {
+      return std::shared_ptr<parley::ws::SessionHandler>(handler);
     };
   }
   ~EchoServer() { stop(); }

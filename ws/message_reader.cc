@@ -207,7 +207,7 @@ size_t MessageReader::read_fragment_payload(char* payload, size_t len, Event& ev
   if (message_opcode_ == Opcode::kText && !utf8_.feed(bytes)) {
     return fail(CloseCode::kInvalidPayload, "text message is not valid UTF-8", event);
   }
-  message_.append(bytes);
+  message_.insert(message_.end(), bytes.begin(), bytes.end());
   payload_done_ += take;
   if (payload_done_ < frame_.payload_len) {
     return take;
@@ -223,7 +223,7 @@ size_t MessageReader::read_fragment_payload(char* payload, size_t len, Event& ev
     return fail(CloseCode::kInvalidPayload, "text message is not valid UTF-8", event);
   }
   event.type = message_opcode_ == Opcode::kText ? Event::Type::kText : Event::Type::kBinary;
-  event.payload = message_;
+  event.payload = std::string_view(message_.data(), message_.size());
   release_message_ = true;
   return take;
 }
@@ -237,9 +237,9 @@ size_t MessageReader::read_compressed_payload(char* payload, size_t len, Event& 
   const size_t take = static_cast<size_t>(std::min<uint64_t>(len, remaining));
 
   apply_mask(payload, take, frame_.mask_key, static_cast<size_t>(payload_done_));
-  size_t checked = inflated_.size();
+  size_t checked = message_.size();
   InflateStatus status =
-      inflater_->feed(std::string_view(payload, take), inflated_, limits_.max_message_bytes);
+      inflater_->feed(std::string_view(payload, take), message_, limits_.max_message_bytes);
   if (!check_inflated(status, checked, event)) {
     return 0;
   }
@@ -254,8 +254,8 @@ size_t MessageReader::read_compressed_payload(char* payload, size_t len, Event& 
     return take;
   }
   in_message_ = false;
-  checked = inflated_.size();
-  status = inflater_->finish(inflated_, limits_.max_message_bytes);
+  checked = message_.size();
+  status = inflater_->finish(message_, limits_.max_message_bytes);
   if (!check_inflated(status, checked, event)) {
     return 0;
   }
@@ -264,7 +264,7 @@ size_t MessageReader::read_compressed_payload(char* payload, size_t len, Event& 
     return 0;
   }
   event.type = message_opcode_ == Opcode::kText ? Event::Type::kText : Event::Type::kBinary;
-  event.payload = std::string_view(inflated_.data(), inflated_.size());
+  event.payload = std::string_view(message_.data(), message_.size());
   release_message_ = true;
   return take;
 }
@@ -279,7 +279,7 @@ bool MessageReader::check_inflated(InflateStatus status, size_t from, Event& eve
     return false;
   }
   // §8.1 with fail-fast, on the inflated text as it comes out.
-  const std::string_view fresh(inflated_.data() + from, inflated_.size() - from);
+  const std::string_view fresh(message_.data() + from, message_.size() - from);
   if (message_opcode_ == Opcode::kText && !utf8_.feed(fresh)) {
     fail(CloseCode::kInvalidPayload, "text message is not valid UTF-8", event);
     return false;
@@ -332,14 +332,9 @@ void MessageReader::read_control_frame(std::string_view payload, Event& event) {
 void MessageReader::release_message() {
   release_message_ = false;
   if (message_.capacity() > kRetainedBufferCapacity) {
-    std::string().swap(message_);
+    std::vector<char>().swap(message_);
   } else {
     message_.clear();
-  }
-  if (inflated_.capacity() > kRetainedBufferCapacity) {
-    std::vector<char>().swap(inflated_);
-  } else {
-    inflated_.clear();
   }
 }
 

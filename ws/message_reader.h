@@ -80,10 +80,10 @@ class MessageReader {
   enum class Stage : uint8_t { kHeader, kPayload, kClosed, kFailed };
 
   struct FrameHeader {
-    bool fin = false;
-    Opcode opcode = Opcode::kContinuation;
     uint64_t payload_len = 0;
     uint32_t mask_key = 0;  // in wire order, see apply_mask()
+    bool fin = false;
+    Opcode opcode = Opcode::kContinuation;
   };
 
   // Parses and checks the frame header at `data`. Returns its length, or 0 when more bytes
@@ -105,24 +105,24 @@ class MessageReader {
   // Switches to kFailed with the code and reason, fills `event` and returns 0.
   size_t fail(CloseCode code, std::string_view reason, Event& event);
 
+  // Ordered by size so the reader packs without padding: every idle session holds one.
   ReaderLimits limits_;
-  Stage stage_ = Stage::kHeader;
   FrameHeader frame_;
   uint64_t payload_done_ = 0;      // payload bytes of the current frame unmasked so far
-  bool payload_in_place_ = false;  // control frame or unfragmented message: not copied
-
-  bool in_message_ = false;                // a fragmented message is open (§5.4)
+  uint64_t compressed_bytes_ = 0;  // payload bytes on the wire so far of a compressed message
+  // The message being assembled: the fragments received so far, or for a compressed message
+  // its inflated bytes so far. One buffer serves both, since a message is one or the other.
+  std::vector<char> message_;
+  std::unique_ptr<Inflater> inflater_;  // null unless permessage-deflate was negotiated
+  std::string_view error_reason_;       // always a string literal
+  Utf8Validator utf8_;                  // state of the text message being read
+  CloseCode error_code_ = CloseCode::kProtocolError;
+  Stage stage_ = Stage::kHeader;
   Opcode message_opcode_ = Opcode::kText;  // kText or kBinary: the message being read
-  std::string message_;                    // fragments received so far
+  bool payload_in_place_ = false;          // control frame or unfragmented message: not copied
+  bool in_message_ = false;                // a fragmented message is open (§5.4)
   bool release_message_ = false;           // message_ was handed out; clear it on the next call
   bool compressed_ = false;                // the message being read has RSV1 set
-  uint64_t compressed_bytes_ = 0;          // its payload bytes on the wire so far
-  std::vector<char> inflated_;             // its inflated bytes so far
-  std::unique_ptr<Inflater> inflater_;     // null unless permessage-deflate was negotiated
-  Utf8Validator utf8_;                     // state of the text message being read
-
-  CloseCode error_code_ = CloseCode::kProtocolError;
-  std::string_view error_reason_;  // always a string literal
 };
 
 }  // namespace parley::ws

@@ -94,13 +94,15 @@ size_t UpgradeHandler::read_handshake(char* data, size_t len) {
   }
   (void)conn_.send(build_accept_response(check.accept_key, extra_headers));
   application_ = factory_(request, subprotocol);
-  session_ = std::make_unique<Session>(conn_, *application_, options_.session);
+  session_.emplace(conn_, *application_, options_.session);
   if (deflate) {
     session_->enable_permessage_deflate(*deflate);
   }
-  net::log(net::LogLevel::kDebug, "conn ", conn_.id(), " ", conn_.peer_address(),
-           " websocket open on ", request.path, subprotocol.empty() ? "" : " with subprotocol ",
-           subprotocol, deflate ? " with permessage-deflate" : "");
+  if (net::log_enabled(net::LogLevel::kDebug)) {  // peer_address() costs a system call
+    net::log(net::LogLevel::kDebug, "conn ", conn_.id(), " ", conn_.peer_address(),
+             " websocket open on ", request.path, subprotocol.empty() ? "" : " with subprotocol ",
+             subprotocol, deflate ? " with permessage-deflate" : "");
+  }
 
   // Frames pipelined right behind the request head belong to the session.
   const size_t head = parsed.consumed;
@@ -108,8 +110,10 @@ size_t UpgradeHandler::read_handshake(char* data, size_t len) {
 }
 
 void UpgradeHandler::reject(int status, std::string_view message) {
-  net::log(net::LogLevel::kDebug, "conn ", conn_.id(), " ", conn_.peer_address(),
-           " handshake rejected with ", status, ": ", message);
+  if (net::log_enabled(net::LogLevel::kDebug)) {
+    net::log(net::LogLevel::kDebug, "conn ", conn_.id(), " ", conn_.peer_address(),
+             " handshake rejected with ", status, ": ", message);
+  }
   std::string body(message);
   body.push_back('\n');
   (void)conn_.send(build_reject_response(status, body));

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,9 +58,10 @@ struct EndpointOptions {
   int64_t idle_timeout_ms = 60000;
 };
 
-// Creates the application's handler for one session after a successful handshake.
-// `subprotocol` is the one selected, or empty.
-using SessionHandlerFactory = std::function<std::unique_ptr<SessionHandler>(
+// Returns the application's handler for one session after a successful handshake.
+// `subprotocol` is the one selected, or empty. A handler without per-session state (an echo)
+// may be one shared instance, so that an idle session costs no allocation for it.
+using SessionHandlerFactory = std::function<std::shared_ptr<SessionHandler>(
     const net::HttpRequest& request, std::string_view subprotocol)>;
 
 // The handler of a connection that must open with a WebSocket handshake. Any request path is
@@ -78,7 +80,7 @@ class UpgradeHandler final : public net::ConnectionHandler {
   // once it is open. The server calls it periodically, see start_timeout_sweep().
   void check_timeouts(int64_t now_ms);
 
-  Session* session() const { return session_.get(); }
+  Session* session() { return session_ ? &*session_ : nullptr; }
 
  private:
   size_t read_handshake(char* data, size_t len);
@@ -89,8 +91,9 @@ class UpgradeHandler final : public net::ConnectionHandler {
   const SessionHandlerFactory& factory_;
   int64_t accepted_ms_;
   // Declared before session_, so it is destroyed after the session that refers to it.
-  std::unique_ptr<SessionHandler> application_;
-  std::unique_ptr<Session> session_;
+  std::shared_ptr<SessionHandler> application_;
+  // Held in place rather than behind a pointer: one allocation fewer per connection.
+  std::optional<Session> session_;
 };
 
 // Starts a timer on `loop` that calls check_timeouts() on every connection of `tcp`, often

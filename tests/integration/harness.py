@@ -76,8 +76,10 @@ def conv_with(user):
 class Server:
     """A parleyd process on a free port with its own database and media folder."""
 
-    def __init__(self, extra_args=(), ssl_context=None):
+    def __init__(self, extra_args=(), ssl_context=None, command_prefix=()):
         self.extra_args = list(extra_args)  # appended to the parleyd command line
+        # Put before the parleyd command, e.g. ["prlimit", "--nofile=80:80", "--"].
+        self.command_prefix = list(command_prefix)
         # With an ssl.SSLContext, HTTP and WebSocket traffic use TLS (https://, wss://).
         self.ssl_context = ssl_context
         self.tmp = tempfile.mkdtemp(prefix="parley-it-")
@@ -99,6 +101,7 @@ class Server:
         self.port = free_port()
         self._log_file = open(self.log_path, "ab")
         command = [
+            *self.command_prefix,
             PARLEYD,
             "--listen", f"127.0.0.1:{self.port}",
             "--db", self.db_url,
