@@ -37,14 +37,21 @@ CounterSnapshot snapshot(const std::vector<std::unique_ptr<Worker>>& workers) {
 }
 
 CounterSnapshot subtract(const CounterSnapshot& a, const CounterSnapshot& b) {
-  return {a.sent - b.sent,         a.replies - b.replies,   a.deliveries - b.deliveries,
-          a.handshakes - b.handshakes, a.open,              a.refused - b.refused,
-          a.rejected - b.rejected, a.dropped - b.dropped,   a.server_errors - b.server_errors};
+  return {a.sent - b.sent,
+          a.replies - b.replies,
+          a.deliveries - b.deliveries,
+          a.handshakes - b.handshakes,
+          a.open,
+          a.refused - b.refused,
+          a.rejected - b.rejected,
+          a.dropped - b.dropped,
+          a.server_errors - b.server_errors};
 }
 
 void print_progress(const Options& options, double elapsed, const CounterSnapshot& now,
                     const CounterSnapshot& last) {
-  if (options.quiet) return;
+  if (options.quiet)
+    return;
   std::fprintf(stderr,
                "[%5.1fs] open %llu  sent/s %llu  replies/s %llu  deliveries/s %llu  "
                "handshakes/s %llu  refused %llu  rejected %llu  dropped %llu\n",
@@ -61,10 +68,14 @@ void print_progress(const Options& options, double elapsed, const CounterSnapsho
 // Builds the scenario, running the account setup for chat and group. Returns null on failure.
 std::unique_ptr<Scenario> build_scenario(Options& options, int& connection_count) {
   connection_count = options.connections;
-  if (options.scenario == "echo") return make_echo_scenario(options);
-  if (options.scenario == "tcp") return make_tcp_scenario(options);
-  if (options.scenario == "connect") return make_connect_scenario(options);
-  if (options.scenario == "idle") return make_idle_scenario(options);
+  if (options.scenario == "echo")
+    return make_echo_scenario(options);
+  if (options.scenario == "tcp")
+    return make_tcp_scenario(options);
+  if (options.scenario == "connect")
+    return make_connect_scenario(options);
+  if (options.scenario == "idle")
+    return make_idle_scenario(options);
 
   bool group = options.scenario == "group";
   connection_count = group ? options.members : 2 * options.connections;
@@ -94,6 +105,18 @@ std::unique_ptr<Scenario> build_scenario(Options& options, int& connection_count
   return make_chat_scenario(options, std::move(users), group_id);
 }
 
+// Reads the memory figures of the idle scenario; the server's need its pid.
+RunResult::Memory read_memory(pid_t server_pid) {
+  RunResult::Memory memory;
+  if (server_pid > 0) {
+    memory.rss = read_status_bytes(server_pid, "VmRSS");
+    memory.anon = read_status_bytes(server_pid, "RssAnon");
+  }
+  memory.slab = read_slab_bytes();
+  memory.tcp_buffer = read_tcp_buffer_bytes();
+  return memory;
+}
+
 int run(Options& options) {
   signal(SIGPIPE, SIG_IGN);
   // Each connection needs a descriptor. Raise the soft limit as far as the hard one allows.
@@ -105,20 +128,24 @@ int run(Options& options) {
 
   int connection_count = 0;
   std::unique_ptr<Scenario> scenario = build_scenario(options, connection_count);
-  if (!scenario) return 1;
+  if (!scenario)
+    return 1;
 
   RunResult result;
-  if (options.server_pid > 0) result.rss_before = read_rss_bytes(options.server_pid);
+  if (options.scenario == "idle")
+    result.memory_before = read_memory(options.server_pid);
 
   RunControl control;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::vector<int>> shares(options.threads);
-  for (int i = 0; i < connection_count; ++i) shares[i % options.threads].push_back(i);
+  for (int i = 0; i < connection_count; ++i)
+    shares[i % options.threads].push_back(i);
   for (int t = 0; t < options.threads; ++t) {
     workers.push_back(std::make_unique<Worker>(options, *scenario, control, t, shares[t]));
   }
   std::vector<std::thread> threads;
-  for (auto& worker : workers) threads.emplace_back([&worker] { worker->run(); });
+  for (auto& worker : workers)
+    threads.emplace_back([&worker] { worker->run(); });
 
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
@@ -147,7 +174,7 @@ int run(Options& options) {
   if (options.scenario == "idle" && options.server_pid > 0) {
     // Give the server a moment to finish the work the last handshakes started.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    result.rss_after = read_rss_bytes(options.server_pid);
+    result.memory_after = read_memory(options.server_pid);
     result.open_for_rss = snapshot(workers).open;
   }
 
@@ -157,21 +184,25 @@ int run(Options& options) {
   auto measure_start = std::chrono::steady_clock::now();
   last = before;
   for (int second = 1;; ++second) {
-    auto wake = measure_start + std::chrono::duration<double>(std::min<double>(second, options.duration));
+    auto wake =
+        measure_start + std::chrono::duration<double>(std::min<double>(second, options.duration));
     std::this_thread::sleep_until(wake);
     CounterSnapshot now = snapshot(workers);
     print_progress(options, elapsed(), now, last);
     last = now;
-    if (second >= options.duration) break;
+    if (second >= options.duration)
+      break;
   }
   CounterSnapshot after = snapshot(workers);
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - measure_start).count();
   int64_t cpu_after = options.server_pid > 0 ? read_cpu_us(options.server_pid) : -1;
-  if (cpu_before >= 0 && cpu_after >= 0) result.server_cpu_us = cpu_after - cpu_before;
+  if (cpu_before >= 0 && cpu_after >= 0)
+    result.server_cpu_us = cpu_after - cpu_before;
   control.measuring = false;
   control.stopping = true;
-  for (std::thread& thread : threads) thread.join();
+  for (std::thread& thread : threads)
+    thread.join();
 
   result.delta = subtract(after, before);
   result.total = after;
@@ -179,7 +210,8 @@ int run(Options& options) {
     result.reply_latency.merge(worker->reply_latency);
     result.delivery_latency.merge(worker->delivery_latency);
     result.handshake_latency.merge(worker->handshake_latency);
-    if (result.first_error.empty()) result.first_error = worker->first_error;
+    if (result.first_error.empty())
+      result.first_error = worker->first_error;
   }
   if (options.json) {
     print_json(options, result);
@@ -212,7 +244,9 @@ int run(Options& options) {
 int main(int argc, char** argv) {
   parley::bench::Options options;
   int code = parley::bench::parse_options(argc, argv, options);
-  if (code == -1) return 0;
-  if (code != 0) return code;
+  if (code == -1)
+    return 0;
+  if (code != 0)
+    return code;
   return parley::bench::run(options);
 }

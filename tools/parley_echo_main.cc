@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/descriptor_limit.h"
 #include "net/event_loop.h"
 #include "net/log.h"
 #include "net/socket_address.h"
@@ -396,6 +397,7 @@ int main(int argc, char** argv) {
   const std::string tls_note =
       config.tls.enabled() ? "; TLS only, certificate " + config.tls.cert_file : "";
   const std::string host = config.listen.host;
+  const uint64_t descriptors = parley::net::raise_descriptor_limit();
   EchoServer server(std::move(config));
   try {
     server.start();
@@ -404,7 +406,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   parley::net::log(LogLevel::kInfo, "parley-echo listening on ", host, ":", server.bound_port(),
-                   " with ", summary, tls_note);
+                   " with ", summary, tls_note, "; up to ", descriptors,
+                   " descriptors (about that many connections)");
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

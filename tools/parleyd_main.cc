@@ -2,7 +2,6 @@
 // SIGINT or SIGTERM to stop it cleanly.
 
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <charconv>
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include <string_view>
 
 #include "im/server.h"
+#include "net/descriptor_limit.h"
 #include "net/log.h"
 
 namespace {
@@ -94,10 +94,12 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
         return 2;
       }
     } else if (flag == "--threads") {
-      if (!need_positive("--threads")) return 2;
+      if (!need_positive("--threads"))
+        return 2;
       config.threads = static_cast<int>(number);
     } else if (flag == "--store-threads") {
-      if (!need_positive("--store-threads")) return 2;
+      if (!need_positive("--store-threads"))
+        return 2;
       config.store_threads = static_cast<int>(number);
     } else if (flag == "--db") {
       config.db_url = value;
@@ -106,19 +108,24 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
     } else if (flag == "--web-dir") {
       config.web_dir = value;
     } else if (flag == "--max-upload") {
-      if (!need_positive("--max-upload")) return 2;
+      if (!need_positive("--max-upload"))
+        return 2;
       config.max_upload_bytes = static_cast<size_t>(number);
     } else if (flag == "--max-message") {
-      if (!need_positive("--max-message")) return 2;
+      if (!need_positive("--max-message"))
+        return 2;
       config.max_ws_message_bytes = static_cast<size_t>(number);
     } else if (flag == "--max-group-members") {
-      if (!need_positive("--max-group-members")) return 2;
+      if (!need_positive("--max-group-members"))
+        return 2;
       config.max_group_members = static_cast<size_t>(number);
     } else if (flag == "--idle-timeout") {
-      if (!need_positive("--idle-timeout")) return 2;
+      if (!need_positive("--idle-timeout"))
+        return 2;
       config.idle_timeout_ms = number * 1000;
     } else if (flag == "--handshake-timeout") {
-      if (!need_positive("--handshake-timeout")) return 2;
+      if (!need_positive("--handshake-timeout"))
+        return 2;
       config.handshake_timeout_ms = number;
     } else if (flag == "--message-rate" || flag == "--login-failures") {
       if (!numeric || number < 0) {
@@ -136,7 +143,8 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
     } else if (flag == "--tls-key") {
       config.tls.key_file = value;
     } else if (flag == "--tls-handshake-timeout") {
-      if (!need_positive("--tls-handshake-timeout")) return 2;
+      if (!need_positive("--tls-handshake-timeout"))
+        return 2;
       config.tls.handshake_timeout_ms = number;
     } else if (flag == "--log-level") {
       LogLevel level;
@@ -155,20 +163,6 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
     return 2;
   }
   return 0;
-}
-
-// Raises the descriptor limit to the hard limit: each connection is one descriptor.
-rlim_t raise_descriptor_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    return 0;
-  }
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-    getrlimit(RLIMIT_NOFILE, &limit);
-  }
-  return limit.rlim_cur;
 }
 
 // Hides the password of a database URL ("mysql://user:secret@host/db") for logging.
@@ -201,7 +195,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  rlim_t descriptors = raise_descriptor_limit();
+  const uint64_t descriptors = parley::net::raise_descriptor_limit();
   parley::im::Server server(config);
   try {
     server.start();

@@ -16,9 +16,17 @@ struct RunResult {
   Histogram reply_latency;
   Histogram delivery_latency;
   Histogram handshake_latency;
-  int64_t rss_before = -1;  // server VmRSS in bytes, -1 without --server-pid
-  int64_t rss_after = -1;
-  uint64_t open_for_rss = 0;  // connections open when rss_after was read
+  // Memory before the first connection opened and once all were open (idle scenario), in
+  // bytes; -1 where unknown. The server's figures need --server-pid.
+  struct Memory {
+    int64_t rss = -1;         // server VmRSS: everything resident, shared library code too
+    int64_t anon = -1;        // server RssAnon: heap and stacks, the per-connection state
+    int64_t slab = -1;        // the host's kernel slab memory (socket structures)
+    int64_t tcp_buffer = -1;  // the host's TCP socket buffers
+  };
+  Memory memory_before;
+  Memory memory_after;
+  uint64_t open_for_rss = 0;  // connections open when memory_after was read
   int64_t server_cpu_us = -1;
   std::string first_error;
 };
