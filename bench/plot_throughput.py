@@ -1,17 +1,19 @@
 #!/usr/bin/python3
 """Plot echo throughput against connections from bench/peers/compare.sh results, as SVG.
 
-Usage: bench/plot_throughput.py RESULTS.jsonl OUTPUT.svg [--table]
+Usage: bench/plot_throughput.py RESULTS.jsonl OUTPUT.svg [--table] [--note TEXT]
 
 RESULTS.jsonl contains one parley-bench --json object per line, each with a "server" field.
 Every (server, pipeline) pair with two or more connection counts becomes a line, with
 messages/s (echoes received per second) on a linear y axis and connections on a log x axis.
 A pair with only one point, such as the pipeline 1 run, is drawn as a hollow marker in the
 server's colour. With --table, a Markdown table of every run is also printed to stdout.
+--note adds a line of text under the plot, for the machine and the setup of the run.
 
 The SVG is written by hand so that the script needs nothing beyond the standard library.
 """
 
+import argparse
 import json
 import math
 import sys
@@ -25,7 +27,11 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#1
 def load_runs(path):
     """Return the runs in `path`, the last one for each server, connection count and pipeline."""
     runs = {}
-    with open(path, encoding="utf-8") as results:
+    try:
+        results = open(path, encoding="utf-8")
+    except OSError as error:
+        raise SystemExit(f"failed to read the results file: {error}")
+    with results:
         for number, line in enumerate(results, 1):
             if not line.strip():
                 continue
@@ -59,7 +65,7 @@ def format_rate(value):
     return f"{value:g}"
 
 
-def render_svg(runs):
+def render_svg(runs, note=None):
     servers = list(dict.fromkeys(run["server"] for run in runs))
     colour = {server: COLOURS[i % len(COLOURS)] for i, server in enumerate(servers)}
     series = {}
@@ -90,10 +96,11 @@ def render_svg(runs):
     if lines_by_pipeline:
         title += f", pipeline {'/'.join(map(str, sorted(set(lines_by_pipeline))))}"
 
+    height = HEIGHT + (24 if note else 0)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
         f'<text x="{LEFT + plot_width / 2}" y="24" text-anchor="middle" font-size="15">'
         f"{escape(title)}</text>",
     ]
@@ -151,6 +158,9 @@ def render_svg(runs):
                    f'stroke-width="2"/>')
         label = f"pipeline {'/'.join(map(str, single))}"
         out.append(f'<text x="{legend_x + 32}" y="{y + 4}">{escape(label)}</text>')
+    if note:
+        out.append(f'<text x="12" y="{height - 10}" font-size="11" fill="#555">'
+                   f"{escape(note)}</text>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -172,20 +182,23 @@ def print_table(runs):
               f"{latency['p99_us'] / 1e3:.2f} ms | {cpu_text} | {busy_text} | {load_text} |")
 
 
-def main(argv):
-    arguments = [a for a in argv[1:] if a != "--table"]
-    if len(arguments) != 2:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    results_path, svg_path = arguments
-    runs = load_runs(results_path)
-    with open(svg_path, "w", encoding="utf-8") as svg:
-        svg.write(render_svg(runs))
-    if "--table" in argv:
+def main():
+    parser = argparse.ArgumentParser(
+        description="Plot echo throughput against connections from compare.sh results.")
+    parser.add_argument("results", help="JSON lines written by bench/peers/compare.sh")
+    parser.add_argument("svg", help="SVG file to write")
+    parser.add_argument("--table", action="store_true",
+                        help="also print a Markdown table of every run to stdout")
+    parser.add_argument("--note", help="a line of text under the plot, such as the machine")
+    arguments = parser.parse_args()
+    runs = load_runs(arguments.results)
+    with open(arguments.svg, "w", encoding="utf-8") as svg:
+        svg.write(render_svg(runs, arguments.note))
+    if arguments.table:
         print_table(runs)
-    print(f"wrote {svg_path}", file=sys.stderr)
+    print(f"wrote {arguments.svg}", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

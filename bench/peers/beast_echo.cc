@@ -48,6 +48,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // websocket::error::closed means the peer closed, and Beast has already sent the close reply.
     if (error)
       return;
+    // One async_write, and so one sendmsg, per echo: a Beast stream allows one write in flight,
+    // and joining echoes would need a queue of our own that idiomatic Beast code does not have.
     ws_.text(ws_.got_text());
     ws_.async_write(buffer_.data(),
                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
@@ -109,7 +111,7 @@ int main(int argc, char** argv) {
     std::make_shared<Listener>(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port))
         ->accept_next();
   } catch (const boost::system::system_error& error) {
-    std::fprintf(stderr, "beast-echo: cannot listen on 127.0.0.1:%u: %s\n", port, error.what());
+    std::fprintf(stderr, "beast-echo: failed to listen on 127.0.0.1:%u: %s\n", port, error.what());
     return 1;
   }
 

@@ -25,9 +25,10 @@ size=32
 server_cpu=0
 client_cpu=1
 
+# Prints the usage lines of the header above and exits with status $1.
 usage() {
-  sed -n '/^# Usage:/,/^# --client-cpu/p' "$0" | sed 's/^# \{0,1\}//' >&2
-  exit 2
+  sed -n '/^# Usage:/,/^#$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+  exit "$1"
 }
 
 while [ $# -gt 0 ]; do
@@ -39,8 +40,8 @@ while [ $# -gt 0 ]; do
     --size) size=$2; shift 2 ;;
     --server-cpu) server_cpu=$2; shift 2 ;;
     --client-cpu) client_cpu=$2; shift 2 ;;
-    -h|--help) usage ;;
-    *) echo "compare.sh: unknown option $1" >&2; usage ;;
+    -h|--help) usage 0 ;;
+    *) echo "compare.sh: unknown option $1" >&2; usage 2 ;;
   esac
 done
 build_dir=$(cd "$build_dir" && pwd)

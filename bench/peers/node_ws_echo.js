@@ -24,7 +24,7 @@ server.on('connection', (socket) => {
 });
 
 server.on('error', (error) => {
-  console.error(`node-ws-echo: cannot listen on 127.0.0.1:${port}: ${error.message}`);
+  console.error(`node-ws-echo: failed to listen on 127.0.0.1:${port}: ${error.message}`);
   process.exit(1);
 });
 
