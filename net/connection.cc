@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +17,11 @@ namespace parley::net {
 
 namespace {
 constexpr int kMaxIovecs = 64;
+// send_copy() starts a new buffer when the last one would grow past this, so a connection that
+// sends much in one pass frees its memory piece by piece as the socket takes it.
+constexpr size_t kAppendableChunkBytes = 64 * 1024;
+// The first capacity of a send_copy() buffer: room for a few small frames before it regrows.
+constexpr size_t kFirstAppendReserve = 512;
 
 // One read buffer per loop thread: the handler parses straight from it, and only leftovers
 // are copied into the connection, so idle connections own no input memory.
@@ -148,6 +154,32 @@ SendStatus Connection::send(std::string bytes) {
 
 SendStatus Connection::send(SharedBytes bytes) {
   return enqueue(std::move(bytes));
+}
+
+SendStatus Connection::send_copy(std::string_view head, std::string_view body) {
+  if (state_ != State::kOpen) {
+    return SendStatus::kClosed;
+  }
+  if (queued_bytes_ > high_water_mark_) {
+    return SendStatus::kOverHighWater;
+  }
+  const size_t length = head.size() + body.size();
+  if (length == 0) {
+    return SendStatus::kQueued;
+  }
+  if (output_.empty() || !output_.back().appendable ||
+      output_.back().bytes->size() + length > kAppendableChunkBytes) {
+    auto buffer = std::make_shared<std::string>();
+    buffer->reserve(std::max(length, kFirstAppendReserve));
+    output_.push_back(Chunk{std::move(buffer), 0, true});
+  }
+  // Created non-const above and never handed out, so writing through it is allowed.
+  auto& buffer = const_cast<std::string&>(*output_.back().bytes);
+  buffer.append(head);
+  buffer.append(body);
+  queued_bytes_ += length;
+  schedule_flush();
+  return SendStatus::kQueued;
 }
 
 SendStatus Connection::enqueue(SharedBytes bytes) {

@@ -80,6 +80,10 @@ class Connection final : public IoHandler {
 
   [[nodiscard]] SendStatus send(std::string bytes);
   [[nodiscard]] SendStatus send(SharedBytes bytes);
+  // Queues a copy of `head` followed by `body`, appended to the connection's last queued
+  // buffer when that one is its own, so many small messages in one pass cost no allocation
+  // each and leave in one write. For a frame header and its payload.
+  [[nodiscard]] SendStatus send_copy(std::string_view head, std::string_view body);
 
   // Stops delivering input, writes everything queued, half-closes, and closes when the peer
   // closes its side or after `linger_ms`, whichever comes first.
@@ -127,6 +131,9 @@ class Connection final : public IoHandler {
   struct Chunk {
     SharedBytes bytes;
     size_t offset = 0;
+    // The bytes were allocated here for send_copy() and are shared with no one, so more may
+    // be appended to them while they are the last chunk.
+    bool appendable = false;
   };
 
   // The read buffer of the calling loop thread, kReadBufferBytes long.

@@ -35,8 +35,8 @@ size_t Session::on_data(char* data, size_t len) {
         break;
       case Event::Type::kPing:
         if (!close_sent_) {
-          (void)send_encoded(std::make_shared<const std::string>(
-              encode_frame(Opcode::kPong, event.payload)));
+          (void)send_encoded(
+              std::make_shared<const std::string>(encode_frame(Opcode::kPong, event.payload)));
         }
         break;
       case Event::Type::kPong:
@@ -74,11 +74,13 @@ void Session::fail(uint16_t code, std::string_view reason) {
 }
 
 net::SendStatus Session::send_encoded(net::SharedBytes frame) {
-  net::SendStatus status = conn_.send(std::move(frame));
+  return check_sent(conn_.send(std::move(frame)));
+}
+
+net::SendStatus Session::check_sent(net::SendStatus status) {
   if (status == net::SendStatus::kOverHighWater) {
     net::log(net::LogLevel::kWarn, "conn ", conn_.id(), " ", conn_.peer_address(),
-             " closed: output queue above ", options_.high_water_mark,
-             " bytes (peer not reading)");
+             " closed: output queue above ", options_.high_water_mark, " bytes (peer not reading)");
     conn_.close("output above high-water mark");
   }
   return status;
@@ -94,7 +96,10 @@ net::SendStatus Session::send_message(Opcode opcode, std::string_view payload) {
     return net::SendStatus::kClosed;
   }
   if (!deflater_ || payload.size() < kMinCompressBytes) {
-    return send_encoded(std::make_shared<const std::string>(encode_frame(opcode, payload)));
+    uint8_t header[kMaxServerFrameHeader];
+    const size_t header_len = encode_frame_header(header, opcode, payload.size());
+    return check_sent(
+        conn_.send_copy({reinterpret_cast<const char*>(header), header_len}, payload));
   }
   // RFC 7692 §6: RSV1 on the (only) frame marks the compressed message.
   const std::string compressed = deflater_->compress(payload);

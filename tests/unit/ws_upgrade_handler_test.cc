@@ -167,4 +167,26 @@ TEST_CASE("idle session pinged, then closed with 1001") {
   CHECK(client.read_exactly(close.size()) == close);
 }
 
+// Echoes of many frames read in one pass are appended to shared output buffers, which start a
+// new buffer past 64 KiB; what leaves must still be every frame whole and in order.
+TEST_CASE("upgrade handler echoes a pipelined burst in order") {
+  EchoEndpoint endpoint(EndpointOptions{});
+  Client client(endpoint.server.port(), 5000);
+  const size_t sizes[] = {0, 1, 125, 126, 1000, 65535, 65536, 70000, 3, 200000, 17, 0, 40000};
+  std::string burst = upgrade_request();
+  std::string expected = build_accept_response(compute_accept_key(kKey));
+  uint32_t key = 0x11223344;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    const std::string payload(sizes[i], static_cast<char>('a' + i));
+    const Opcode opcode = i % 2 == 0 ? Opcode::kText : Opcode::kBinary;
+    burst += encode_masked_frame(opcode, payload, key++);
+    expected += encode_frame(opcode, payload);
+  }
+  client.write(burst);
+
+  const std::string received = client.read_exactly(expected.size());
+  REQUIRE(received.size() == expected.size());
+  CHECK(received == expected);
+}
+
 }  // namespace parley::ws
