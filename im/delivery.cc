@@ -29,6 +29,15 @@ void deliver_local(LoopContext& ctx, const std::vector<int64_t>& users,
     if (it == ctx.sessions.end()) {
       continue;
     }
+    // Most users have one session: take it by value, with no copy of the vector.
+    if (it->second.size() == 1) {
+      ChatSession* session = it->second.front();
+      if (session->conn_id() != exclude_conn) {
+        session->send_frame(frame);
+        ++delivered;
+      }
+      continue;
+    }
     // Copy: a send that overflows closes the session, which edits the vector.
     std::vector<ChatSession*> sessions = it->second;
     for (ChatSession* session : sessions) {
@@ -266,14 +275,13 @@ void submit_message(Server& server, Submission submission) {
                                       unix_ms())) {
     server.metrics().messages_rate_limited.fetch_add(1, std::memory_order_relaxed);
     answer_submission(server, submission.origin_loop, submission.origin_conn,
-                    error_frame(submission.message.cid, "rate_limited",
-                                "too many messages; retry after a short pause"));
+                      error_frame(submission.message.cid, "rate_limited",
+                                  "too many messages; retry after a short pause"));
     return;
   }
   LoopContext* owner = &server.context(server.owner_of(submission.message.conv));
-  owner->loop.post([owner, s = std::move(submission)]() mutable {
-    accept_submission(*owner, std::move(s));
-  });
+  owner->loop.post(
+      [owner, s = std::move(submission)]() mutable { accept_submission(*owner, std::move(s)); });
 }
 
 void route_frame(Server& server, const std::vector<int64_t>& users, net::SharedBytes frame,
