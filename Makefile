@@ -65,8 +65,8 @@ tsan: test-deps clang-deps
 	cd build-tsan && ctest --output-on-failure -j 2
 
 # A short run for a quick look: once built, about 2.5 minutes on a 2-core machine.
-# bench/peers/compare.sh with its defaults (5 s per point) is the run to record. beast-echo is left out of the default build so that
-# `make build` and `make test` never compile Beast.
+# bench/peers/compare.sh with its defaults (5 s per point) is the run to record. beast-echo
+# is left out of the default build so that `make build` and `make test` never compile Beast.
 bench:
 	@scripts/deps.sh bench
 	@test -d bench/peers/node_modules/ws || (cd bench/peers && npm ci --no-audit --no-fund)
