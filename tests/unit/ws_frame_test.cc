@@ -156,11 +156,13 @@ TEST_CASE("apply_mask matches the byte-at-a-time reference") {
   const uint8_t key[4] = {0xA1, 0x02, 0xF3, 0x5C};
   uint32_t key_in_wire_order;
   std::memcpy(&key_in_wire_order, key, 4);
-  const std::string original = pattern_payload(64);
+  const std::string original = pattern_payload(72);
+  // GCC 12 at -O3 unmasks 16 bytes per step from 40 bytes on, so lengths up to 64 run the
+  // vector loop and every tail after it.
   for (size_t offset = 0; offset < 12; ++offset) {
-    for (size_t len = 0; len <= 41; ++len) {
-      // Start at an odd address too, so unaligned words are exercised.
-      for (size_t start : {0, 1, 3}) {
+    for (size_t len = 0; len <= 64; ++len) {
+      // Every start address within a word, so unaligned loads and stores are exercised.
+      for (size_t start = 0; start < 8; ++start) {
         CAPTURE(offset);
         CAPTURE(len);
         CAPTURE(start);
