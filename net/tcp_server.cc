@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "net/descriptor_limit.h"
 #include "net/log.h"
 #include "net/socket_address.h"
 
@@ -18,6 +19,8 @@ namespace parley::net {
 namespace {
 constexpr int kAcceptsPerEvent = 64;
 constexpr int64_t kEmfilePauseMs = 100;
+// After another thread took the descriptor the spare freed, try again this soon.
+constexpr int64_t kRaceRetryMs = 5;
 }  // namespace
 
 bool parse_listen_address(const std::string& text, ListenAddress& out, std::string& error) {
@@ -78,18 +81,32 @@ int TcpServer::open_spare_descriptor() {
   return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-bool TcpServer::reject_one_over_capacity() {
+TcpServer::RejectResult TcpServer::reject_one_over_capacity() {
   // Free the spare so accept() has a descriptor, then close the connection at once: the
   // client sees the connection closed instead of waiting in the backlog for a slot.
   ::close(spare_fd_);
   spare_fd_ = -1;
-  int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int error = errno;
   if (fd >= 0) {
     ++rejected_;
     ::close(fd);
   }
   spare_fd_ = open_spare_descriptor();
-  return fd >= 0;
+  if (fd >= 0) {
+    return RejectResult::kRejected;
+  }
+  // EMFILE here means another thread took the freed descriptor first.
+  return error == EMFILE ? RejectResult::kRaced : RejectResult::kNothingPending;
+}
+
+void TcpServer::log_rejection(const char* why) {
+  if (loop_.now_ms() - last_emfile_log_ms_ > 10000) {
+    last_emfile_log_ms_ = loop_.now_ms();
+    log(LogLevel::kWarn, "loop ", loop_.index(), ": ", why, " with ", open_count_,
+        " connections on this loop; closing new connections at once (", rejected_,
+        " rejected so far)");
+  }
 }
 
 void TcpServer::listen(const ListenAddress& address) {
@@ -184,30 +201,38 @@ void TcpServer::accept_ready() {
         return;
       }
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors: the pending connection would stay in the backlog and epoll would
-        // report it again at once. Refuse it with the spare descriptor; without a spare, pause
-        // the listener so the loop does not spin at 100% CPU.
+        // Out of descriptors although connections are below their capacity (other files are
+        // open). The pending connection would stay in the backlog and level-triggered epoll
+        // would report it again at once. Reject it through the spare descriptor; without a
+        // spare, pause the listener so the loop does not spin at 100% CPU.
         const int error = errno;
-        const bool use_spare = error == EMFILE && spare_fd_ >= 0;
-        if (loop_.now_ms() - last_emfile_log_ms_ > 10000) {
-          last_emfile_log_ms_ = loop_.now_ms();
-          log(LogLevel::kWarn, "loop ", loop_.index(), ": accept failed: ", std::strerror(error),
-              " with ", open_count_, " connections on this loop; ",
-              use_spare ? "closing new connections at once until descriptors are free"
-                        : "pausing accepts",
-              " (", rejected_, " rejected so far)");
+        if (spare_fd_ < 0) {
+          spare_fd_ = open_spare_descriptor();  // lost to a race earlier; back once one frees
         }
-        if (!use_spare) {
+        if (error != EMFILE || spare_fd_ < 0) {
+          log_rejection(std::strerror(error));
           pause_accepting(kEmfilePauseMs);
           return;
         }
-        if (!reject_one_over_capacity()) {
-          return;  // nothing is pending any more
+        const RejectResult result = reject_one_over_capacity();
+        log_rejection("accept failed: out of descriptors");
+        if (result == RejectResult::kNothingPending) {
+          return;
+        }
+        if (result == RejectResult::kRaced) {
+          pause_accepting(kRaceRetryMs);
+          return;
         }
         continue;
       }
       log(LogLevel::kError, "loop ", loop_.index(), ": accept failed: ", std::strerror(errno));
       return;
+    }
+    if (!acquire_connection_slot()) {
+      ::close(fd);
+      ++rejected_;
+      log_rejection("connection capacity reached");
+      continue;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -257,6 +282,7 @@ void TcpServer::retire(Connection& conn) {
   if (slot >= slots_.size() || slots_[slot].get() != &conn) {
     return;
   }
+  release_connection_slot();
   retired_.push_back(std::move(slots_[slot]));
   free_slots_.push_back(static_cast<uint32_t>(slot));
   --open_count_;

@@ -67,9 +67,12 @@ class TcpServer final : public IoHandler {
   void accept_ready();
   void pause_accepting(int64_t ms);
   static int open_spare_descriptor();
+  enum class RejectResult { kRejected, kNothingPending, kRaced };
   // At the descriptor limit, with a spare descriptor: accepts one pending connection on the
-  // spare's slot and closes it. Returns false when no connection was pending.
-  bool reject_one_over_capacity();
+  // spare's slot and closes it. kRaced: another thread took the freed descriptor first.
+  RejectResult reject_one_over_capacity();
+  // Logs why new connections are being closed at once, at most once per 10 s.
+  void log_rejection(const char* why);
 
   EventLoop& loop_;
   AcceptCallback on_accept_;

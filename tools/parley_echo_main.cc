@@ -398,6 +398,10 @@ int main(int argc, char** argv) {
       config.tls.enabled() ? "; TLS only, certificate " + config.tls.cert_file : "";
   const std::string host = config.listen.host;
   const uint64_t descriptors = parley::net::raise_descriptor_limit();
+  const uint64_t capacity = descriptors > parley::net::kReservedDescriptors * 2
+                                ? descriptors - parley::net::kReservedDescriptors
+                                : descriptors / 2;
+  parley::net::set_connection_capacity(capacity);
   EchoServer server(std::move(config));
   try {
     server.start();
@@ -407,7 +411,7 @@ int main(int argc, char** argv) {
   }
   parley::net::log(LogLevel::kInfo, "parley-echo listening on ", host, ":", server.bound_port(),
                    " with ", summary, tls_note, "; up to ", descriptors,
-                   " descriptors (about that many connections)");
+                   " descriptors, so at most ", capacity, " connections (more are closed at once)");
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -196,6 +196,10 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const uint64_t descriptors = parley::net::raise_descriptor_limit();
+  const uint64_t capacity = descriptors > parley::net::kReservedDescriptors * 2
+                                ? descriptors - parley::net::kReservedDescriptors
+                                : descriptors / 2;
+  parley::net::set_connection_capacity(capacity);
   parley::im::Server server(config);
   try {
     server.start();
@@ -212,8 +216,8 @@ int main(int argc, char** argv) {
                    " loop threads and ", server.config().store_threads, " store threads; store ",
                    redact_url(server.config().db_url), "; media ", server.config().media_dir,
                    "; web client ", server.web_files().size(), " files from ",
-                   server.config().web_dir, "; up to ", descriptors,
-                   " descriptors (about that many connections)");
+                   server.config().web_dir, "; up to ", descriptors, " descriptors, so at most ",
+                   capacity, " connections (more are closed at once)");
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   parley::net::log(LogLevel::kInfo, "parleyd received ", strsignal(signal_number),

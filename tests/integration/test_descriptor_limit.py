@@ -60,7 +60,7 @@ class DescriptorLimitTests(unittest.TestCase):
 
     def test_over_limit_connections_closed(self):
         with open(self.server.log_path, "rb") as log:
-            self.assertIn(f"up to {LIMIT} descriptors".encode(), log.read(),
+            self.assertIn(f"up to {LIMIT} descriptors, so at most".encode(), log.read(),
                           "the start-up log does not state the descriptor limit")
         socks = self.open_connections(ATTEMPTS)
         try:
