@@ -22,7 +22,7 @@ build_dir="$repo/build"
 out=""
 duration=5
 members=1000
-idle=19000
+idle=19900
 skip_group=0
 
 usage() {
