@@ -3,9 +3,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -33,8 +35,8 @@ Options:
   --max-upload BYTES       largest accepted upload, in bytes (default 10485760)
   --max-message BYTES      largest WebSocket message, in bytes (default 65536)
   --deflate                accept the permessage-deflate extension (RFC 7692) on /chat when
-                           the client offers it; chat frames of 64 bytes or more are then
-                           compressed, except broadcasts (default off)
+                           the client offers it; replies of 64 bytes or more are then
+                           compressed, frames routed to users are not (default off)
   --max-group-members N    most members one group may have (default 5000)
   --idle-timeout SECONDS   close WebSockets silent this long; pinged at half (default 60)
   --handshake-timeout MS   close a connection whose HTTP request head (a WebSocket handshake
@@ -55,6 +57,28 @@ Options:
   --help                   print this help and exit
 )";
 
+// The options that take a value. A name is checked against them before its value is read, so
+// that an unknown option is reported as unknown even when it is the last argument.
+constexpr std::string_view kValueOptions[] = {
+    "--listen",
+    "--threads",
+    "--store-threads",
+    "--db",
+    "--media-dir",
+    "--web-dir",
+    "--max-upload",
+    "--max-message",
+    "--max-group-members",
+    "--idle-timeout",
+    "--handshake-timeout",
+    "--message-rate",
+    "--login-failures",
+    "--tls-cert",
+    "--tls-key",
+    "--tls-handshake-timeout",
+    "--log-level",
+};
+
 bool parse_number(std::string_view text, long long& value) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   return ec == std::errc() && ptr == text.data() + text.size();
@@ -71,6 +95,10 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
     if (flag == "--deflate") {
       config.deflate = true;
       continue;
+    }
+    if (std::ranges::find(kValueOptions, flag) == std::end(kValueOptions)) {
+      std::fprintf(stderr, "parleyd: unknown option %s (see --help)\n", argv[i]);
+      return 2;
     }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "parleyd: %s needs a value (see --help)\n", argv[i]);
@@ -154,7 +182,8 @@ int parse_flags(int argc, char** argv, ServerConfig& config) {
       }
       parley::net::set_log_level(level);
     } else {
-      std::fprintf(stderr, "parleyd: unknown option %s (see --help)\n", argv[i - 1]);
+      std::fprintf(stderr, "parleyd: internal error: %s is in kValueOptions but not handled\n",
+                   argv[i - 1]);
       return 2;
     }
   }

@@ -165,6 +165,15 @@ class BenchSmoke(unittest.TestCase):
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("2 connections refused", done.stderr)
 
+    def test_unknown_option_in_any_position(self):
+        for args in (["--bogus"], ["--connections", "1", "--bogus"], ["--bogus", "--quiet"]):
+            with self.subTest(args=args):
+                done = subprocess.run([BENCH, "echo", *args], capture_output=True, text=True,
+                                      timeout=30)
+                self.assertEqual(done.returncode, 2)
+                self.assertIn("unknown option --bogus (see --help)", done.stderr)
+                self.assertNotIn("needs a value", done.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,4 +1,4 @@
-"""Start-up: parley-echo exits with an error when another socket listens on its port.
+"""Start-up: a taken port or an unknown option stops parley-echo with an error.
 
 Every parley-echo loop binds with SO_REUSEPORT, so without its own check a second server
 could share the port and take part of the connections.
@@ -49,6 +49,17 @@ class TakenPortTests(unittest.TestCase):
         first.start()
         self.assert_rejected(self.run_echo_on(first.port), "another parley-echo")
         socket.create_connection(("127.0.0.1", first.port), timeout=1.0).close()
+
+
+class CommandLineTests(unittest.TestCase):
+    def test_unknown_option_in_any_position(self):
+        for args in (["--bogus"], ["--threads", "1", "--bogus"], ["--bogus", "--deflate"]):
+            with self.subTest(args=args):
+                result = subprocess.run([ECHO_BINARY, *args], capture_output=True, text=True,
+                                        timeout=START_TIMEOUT, stdin=subprocess.DEVNULL)
+                self.assertEqual(result.returncode, 2)
+                self.assertIn("unknown option --bogus (see --help)", result.stderr)
+                self.assertNotIn("needs a value", result.stderr)
 
 
 if __name__ == "__main__":

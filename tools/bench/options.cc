@@ -1,8 +1,10 @@
 #include "tools/bench/options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string_view>
 
 namespace parley::bench {
@@ -47,6 +49,14 @@ Options:
   --json                 print one JSON object instead of the table
   --quiet                no progress line on stderr
 )";
+
+// The options that take a value. A name is checked against them before its value is read, so
+// that an unknown option is reported as unknown even when it is the last argument.
+constexpr std::string_view kValueOptions[] = {
+    "--url",     "--fill",          "--connections",  "--size",       "--pipeline",
+    "--rate",    "--duration",      "--threads",      "--source-ips", "--members",
+    "--senders", "--setup-threads", "--ramp-timeout", "--server-pid",
+};
 
 bool parse_url(std::string_view url, Options& options) {
   std::string_view rest = url;
@@ -110,6 +120,10 @@ int parse_options(int argc, char** argv, Options& options) {
       options.deflate = true;
       continue;
     }
+    if (std::ranges::find(kValueOptions, flag) == std::end(kValueOptions)) {
+      std::fprintf(stderr, "parley-bench: unknown option %s (see --help)\n", argv[i]);
+      return 2;
+    }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "parley-bench: %s needs a value (see --help)\n", argv[i]);
       return 2;
@@ -167,7 +181,8 @@ int parse_options(int argc, char** argv, Options& options) {
     } else if (flag == "--server-pid") {
       options.server_pid = static_cast<pid_t>(whole);
     } else {
-      std::fprintf(stderr, "parley-bench: unknown option %s (see --help)\n", argv[i - 1]);
+      std::fprintf(stderr, "parley-bench: internal error: %s is in kValueOptions but not handled\n",
+                   argv[i - 1]);
       return 2;
     }
   }
