@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -63,6 +64,13 @@ void print_progress(const Options& options, double elapsed, const CounterSnapsho
                static_cast<unsigned long long>(now.refused),
                static_cast<unsigned long long>(now.rejected),
                static_cast<unsigned long long>(now.dropped));
+}
+
+// Whether every connection has failed. A connection that failed is never opened again, so
+// then none is open or still opening and the run can measure nothing more.
+bool all_failed(const CounterSnapshot& counts, int connection_count) {
+  return counts.refused + counts.rejected + counts.dropped >=
+         static_cast<uint64_t>(connection_count);
 }
 
 // Builds the scenario, running the account setup for chat and group. Returns null on failure.
@@ -183,14 +191,23 @@ int run(Options& options) {
   control.measuring = true;
   auto measure_start = std::chrono::steady_clock::now();
   last = before;
-  for (int second = 1;; ++second) {
-    auto wake =
-        measure_start + std::chrono::duration<double>(std::min<double>(second, options.duration));
+  // Polls every 10 ms, so that a run whose connections have all failed stops at once instead
+  // of waiting out --duration, and prints progress once a second.
+  const auto measure_end = measure_start + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::duration<double>(options.duration));
+  auto next_progress_at = measure_start + std::chrono::seconds(1);
+  while (!all_failed(before, connection_count)) {
+    auto wake = std::min({next_progress_at, measure_end,
+                          std::chrono::steady_clock::now() + std::chrono::milliseconds(10)});
     std::this_thread::sleep_until(wake);
     CounterSnapshot now = snapshot(workers);
-    print_progress(options, elapsed(), now, last);
-    last = now;
-    if (second >= options.duration)
+    const auto woke = std::chrono::steady_clock::now();
+    if (woke >= next_progress_at || woke >= measure_end) {
+      print_progress(options, elapsed(), now, last);
+      last = now;
+      next_progress_at += std::chrono::seconds(1);
+    }
+    if (woke >= measure_end || all_failed(now, connection_count))
       break;
   }
   CounterSnapshot after = snapshot(workers);

@@ -148,22 +148,50 @@ class BenchSmoke(unittest.TestCase):
         self.assertGreater(result["replies_per_s"], 0)
         self.assertGreater(result["delivery_latency"]["count"], 0)
 
+    # A run whose connections have all failed stops at once, so these give --duration 10 and
+    # expect the run to end within 5 s.
     def test_deflate_without_server_support_fails(self):
+        started = time.monotonic()
         done = subprocess.run([BENCH, "echo", "--url", f"ws://127.0.0.1:{self.echo_port}/",
-                               "--connections", "2", "--duration", "1", "--quiet", "--deflate"],
+                               "--connections", "2", "--duration", "10", "--quiet", "--deflate"],
                               capture_output=True, text=True, timeout=30)
-        self.assertNotEqual(done.returncode, 0)
+        took = time.monotonic() - started
+        self.assertEqual(done.returncode, 1)
         self.assertIn("2 rejected in the handshake", done.stderr)
         self.assertIn("did not accept permessage-deflate", done.stderr)
+        self.assertLess(took, 5, "parley-bench waited out --duration after every failure")
 
     def test_refused_connections_fail(self):
         port = free_port()  # nothing listens here
+        started = time.monotonic()
         done = subprocess.run([BENCH, "echo", "--url", f"ws://127.0.0.1:{port}/",
-                               "--connections", "2", "--duration", "1", "--quiet",
+                               "--connections", "2", "--duration", "10", "--quiet",
                                "--ramp-timeout", "2"],
                               capture_output=True, text=True, timeout=30)
-        self.assertNotEqual(done.returncode, 0)
+        took = time.monotonic() - started
+        self.assertEqual(done.returncode, 1)
         self.assertIn("2 connections refused", done.stderr)
+        self.assertLess(took, 5, "parley-bench waited out --duration after every failure")
+
+    def test_dropped_connections_stop_run(self):
+        port = free_port()
+        server = subprocess.Popen([ECHO, "--listen", f"127.0.0.1:{port}", "--threads", "1"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(server.wait, 10)
+        self.addCleanup(server.kill)
+        wait_for_port(port, server)
+        bench = subprocess.Popen([BENCH, "echo", "--url", f"ws://127.0.0.1:{port}/",
+                                  "--connections", "2", "--duration", "10", "--quiet"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(bench.kill)
+        time.sleep(1)  # the connections open and the measured window begins
+        server.terminate()  # parley-echo closes every session with 1001 as it stops
+        stopped = time.monotonic()
+        _, stderr = bench.communicate(timeout=30)
+        took = time.monotonic() - stopped
+        self.assertEqual(bench.returncode, 1)
+        self.assertIn("2 dropped by the server", stderr)
+        self.assertLess(took, 5, "parley-bench waited out --duration after every failure")
 
     def test_unknown_option_in_any_position(self):
         for args in (["--bogus"], ["--connections", "1", "--bogus"], ["--bogus", "--quiet"]):
