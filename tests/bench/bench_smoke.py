@@ -132,6 +132,16 @@ class BenchSmoke(unittest.TestCase):
         self.assertGreater(result["deliveries_per_s"], 0)
         self.assertGreater(result["delivery_latency"]["count"], 0)
 
+    def test_group_table_header(self):
+        command = [BENCH, "group", "--url", f"ws://127.0.0.1:{self.chat_port}/chat",
+                   "--members", "3", "--senders", "2", "--rate", "20", "--duration", "1",
+                   "--quiet"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, f"{command} failed: {done.stderr}")
+        header = done.stdout.splitlines()[0]
+        self.assertIn("members 3  senders 2", header)
+        self.assertNotIn("connections", header)
+
     def test_echo_deflate(self):
         # parley-echo compresses echoes of 64 bytes and more, so a latency figure shows that
         # the timestamp was read back from an inflated message.

@@ -46,14 +46,17 @@ void print_latency_json(const char* name, const Histogram& histogram) {
 
 void print_table(const Options& options, const RunResult& result) {
   const CounterSnapshot& d = result.delta;
-  std::printf("parley-bench %s  %s:%d%s  connections %d  threads %d  size %d  %s %g\n",
-              options.scenario.c_str(), options.host.c_str(), options.port, options.path.c_str(),
-              options.connections, options.threads, options.size,
+  std::printf("parley-bench %s  %s:%d%s  ", options.scenario.c_str(), options.host.c_str(),
+              options.port, options.path.c_str());
+  // group opens one connection per member and ignores --connections.
+  if (options.scenario == "group") {
+    std::printf("members %d  senders %d", options.members, options.senders);
+  } else {
+    std::printf("connections %d", options.connections);
+  }
+  std::printf("  threads %d  size %d  %s %g\n", options.threads, options.size,
               options.rate > 0 ? "rate" : "pipeline",
               options.rate > 0 ? options.rate : static_cast<double>(options.pipeline));
-  if (options.scenario == "group") {
-    std::printf("  %-20s %d members, %d senders\n", "group", options.members, options.senders);
-  }
   std::printf("  %-20s %.2f s\n", "measured", result.seconds);
   std::printf("  %-20s %12.0f /s  (%llu)\n", "sent", per_second(d.sent, result.seconds),
               static_cast<unsigned long long>(d.sent));
