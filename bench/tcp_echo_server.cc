@@ -10,13 +10,34 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace {
+
+constexpr const char* kUsage = R"(Usage: parley-tcp-echo [--port PORT]
+
+A single-threaded TCP echo server on 127.0.0.1, the baseline for parley-bench's tcp scenario.
+
+Options:
+  --port PORT   port to listen on (default 9002)
+  --help        print this help and exit
+)";
+
+// Parses a whole decimal port number from 1 to 65535.
+bool parse_port(std::string_view text, int& port) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > 65535) {
+    return false;
+  }
+  port = value;
+  return true;
+}
 
 struct Client {
   std::string pending;  // bytes read but not yet written back
@@ -46,11 +67,20 @@ bool drain(int fd, Client& client) {
 int main(int argc, char** argv) {
   int port = 9002;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-      port = std::atoi(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: parley-tcp-echo [--port PORT]  (listens on 127.0.0.1, "
-                   "default port 9002)\n");
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--port") != 0) {
+      std::fprintf(stderr, "parley-tcp-echo: unknown option %s (see --help)\n", argv[i]);
+      return 2;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "parley-tcp-echo: --port needs a value (see --help)\n");
+      return 2;
+    }
+    if (!parse_port(argv[++i], port)) {
+      std::fprintf(stderr, "parley-tcp-echo: --port must be 1 to 65535, got '%s'\n", argv[i]);
       return 2;
     }
   }

@@ -212,6 +212,21 @@ class BenchSmoke(unittest.TestCase):
                 self.assertIn("unknown option --bogus (see --help)", done.stderr)
                 self.assertNotIn("needs a value", done.stderr)
 
+    def test_tcp_echo_help_and_errors(self):
+        done = subprocess.run([TCP_ECHO, "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(done.returncode, 0)
+        self.assertIn("Usage: parley-tcp-echo", done.stdout)
+        self.assertEqual(done.stderr, "")
+        for args, message in ((["--bogus"], "unknown option --bogus"),
+                              (["--port"], "--port needs a value"),
+                              (["--port", "70000"], "--port must be 1 to 65535")):
+            with self.subTest(args=args):
+                done = subprocess.run([TCP_ECHO, *args], capture_output=True, text=True,
+                                      timeout=10)
+                self.assertEqual(done.returncode, 2)
+                self.assertIn(message, done.stderr)
+                self.assertEqual(done.stdout, "")
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])
