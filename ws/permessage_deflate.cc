@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <set>
 
@@ -96,6 +97,17 @@ void reserve_within(std::vector<char>& out, size_t size, size_t limit) {
   if (size > out.capacity()) {
     out.reserve(std::min(limit, std::max(size, 2 * out.capacity())));
   }
+}
+
+// Returns this thread's output buffer of kInflateChunk bytes for inflate(). Resizing the output
+// vector by a chunk instead would zero 16 KiB on every feed() and finish(). The buffer is left
+// uninitialised because zlib only writes to it.
+char* inflate_scratch() {
+  thread_local std::unique_ptr<char[]> scratch;
+  if (!scratch) {
+    scratch = std::make_unique_for_overwrite<char[]>(kInflateChunk);
+  }
+  return scratch.get();
 }
 
 }  // namespace
@@ -204,14 +216,15 @@ InflateStatus Inflater::run(std::string_view input, std::vector<char>& out, size
       continue;  // input consumed without output, such as a block header
     }
 
+    // At most `room` bytes of output, so the limit check stays exact.
     const size_t chunk = std::min(room, kInflateChunk);
-    const size_t before = out.size();
-    reserve_within(out, before + chunk, limit);
-    out.resize(before + chunk);
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + before);
+    char* scratch = inflate_scratch();
+    z.next_out = reinterpret_cast<Bytef*>(scratch);
     z.avail_out = static_cast<uInt>(chunk);
     const int rc = inflate(&z, Z_SYNC_FLUSH);
-    out.resize(before + chunk - z.avail_out);
+    const size_t produced = chunk - z.avail_out;
+    reserve_within(out, out.size() + produced, limit);
+    out.insert(out.end(), scratch, scratch + produced);
     if (rc == Z_STREAM_END) {
       // The sender ended its stream with BFINAL: the next message starts a new one, and the
       // rest of this input, such as the appended tail, is ignored.

@@ -11,7 +11,8 @@
 // defaults (15, 8), so the server compresses with kServerWindowBits and kDeflateMemLevel
 // instead: 32 KiB + 16 KiB. An inflate stream takes (1 << window_bits) + about 7 KiB. Both
 // are allocated on first use, so a session that never sends or receives a compressed message
-// allocates neither.
+// allocates neither. Besides, every thread that inflates keeps one 16 KiB output buffer, which
+// all of its Inflaters share, until the thread exits.
 
 #include <cstddef>
 #include <cstdint>

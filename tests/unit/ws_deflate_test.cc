@@ -315,6 +315,54 @@ TEST_CASE("reader accepts message of exactly the limit") {
         1009);
 }
 
+TEST_CASE("inflater limit is exact past one chunk") {
+  // 40,000 bytes take three inflate() calls of at most 16 KiB each.
+  const DeflateParams params{.server_no_context_takeover = true,
+                             .client_no_context_takeover = true};
+  Deflater client(params);
+  const std::string message = sample_text(40000);
+  const std::string compressed = client.compress(message);
+
+  Inflater exact(params);
+  std::vector<char> out;
+  REQUIRE(exact.feed(compressed, out, message.size()) == InflateStatus::kOk);
+  REQUIRE(exact.finish(out, message.size()) == InflateStatus::kOk);
+  CHECK(std::string(out.begin(), out.end()) == message);
+
+  Inflater one_short(params);
+  std::vector<char> cut;
+  CHECK(one_short.feed(compressed, cut, message.size() - 1) == InflateStatus::kTooBig);
+  CHECK(cut.size() == message.size() - 1);
+  CHECK(cut.capacity() <= message.size() - 1);
+  CHECK(std::string(cut.begin(), cut.end()) == message.substr(0, message.size() - 1));
+}
+
+TEST_CASE("inflaters on one thread interleave") {
+  // Every Inflater of a thread shares one output buffer, so pieces of two messages fed in
+  // turn must not mix.
+  const DeflateParams params;
+  Deflater first_client(params);
+  Deflater second_client(params);
+  const std::string first_message = sample_text(30000);
+  const std::string second_message(30000, 'b');
+  const std::string first = first_client.compress(first_message);
+  const std::string second = second_client.compress(second_message);
+  Inflater first_inflater(params);
+  Inflater second_inflater(params);
+  std::vector<char> first_out;
+  std::vector<char> second_out;
+  const size_t half = first.size() / 2;
+  REQUIRE(first_inflater.feed(std::string_view(first).substr(0, half), first_out, 1 << 20) ==
+          InflateStatus::kOk);
+  REQUIRE(second_inflater.feed(second, second_out, 1 << 20) == InflateStatus::kOk);
+  REQUIRE(first_inflater.feed(std::string_view(first).substr(half), first_out, 1 << 20) ==
+          InflateStatus::kOk);
+  REQUIRE(second_inflater.finish(second_out, 1 << 20) == InflateStatus::kOk);
+  REQUIRE(first_inflater.finish(first_out, 1 << 20) == InflateStatus::kOk);
+  CHECK(std::string(first_out.begin(), first_out.end()) == first_message);
+  CHECK(std::string(second_out.begin(), second_out.end()) == second_message);
+}
+
 TEST_CASE("reader checks inflated text and data") {
   const DeflateParams params;
   Deflater client(params);
