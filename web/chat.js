@@ -95,9 +95,11 @@ export function renderConversationHeader() {
 // Typing notices
 
 let typingTimer = 0;
+let typingUserId = null; // the user whose notice #typing shows, or null while it is hidden
 
 function hideTyping() {
   clearTimeout(typingTimer);
+  typingUserId = null;
   $('#typing').hidden = true;
 }
 
@@ -107,8 +109,14 @@ export function handleTyping(frame) {
   const typing = $('#typing');
   typing.textContent = `${userName(frame.userid)} is typing…`;
   typing.hidden = false;
+  typingUserId = frame.userid;
   clearTimeout(typingTimer);
-  typingTimer = setTimeout(() => { typing.hidden = true; }, TYPING_SHOW_MS);
+  typingTimer = setTimeout(hideTyping, TYPING_SHOW_MS);
+}
+
+/** Hides `userId`'s typing notice. handleDelivery calls it when a message from them arrives. */
+export function hideTypingOf(userId) {
+  if (typingUserId === userId) hideTyping();
 }
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 //     a.file (files).
 //   #load-older-btn   shown while older history can be loaded
 
-import { loadGroupMembers } from './chat.js';
+import { hideTypingOf, loadGroupMembers } from './chat.js';
 import { sendFrame } from './connection.js';
 import { $ } from './dom.js';
 import { api } from './http.js';
@@ -204,6 +204,8 @@ export function handleDelivery(message) {
   }
   const conv = getConversation(key);
   if (!storeMessage(conv, message)) return;
+  // The typing notice shows only in a 1:1 chat, so a group message leaves it alone.
+  if (parsed.kind === 'u') hideTypingOf(message.userid);
 
   if (key === state.openKey) {
     insertMessageNode(message);

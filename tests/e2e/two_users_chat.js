@@ -53,11 +53,20 @@ runBrowserTest({
     await bobPage.locator(`#friend-list [data-username="${alice.name}"][data-unread="0"]`).waitFor();
   });
 
+  await step('alice sees that bob is typing', async () => {
+    await bobPage.fill('#message-input', reply);
+    await alicePage.locator('#typing', { hasText: `${bob.nickname} is typing` }).waitFor();
+  });
+
   await step('bob replies', () => sendText(bobPage, reply));
 
   await step('alice sees the reply as plain text', async () => {
     const text = messageText(alicePage, reply);
     await text.waitFor();
+    // The client shows a typing notice for 4 s unless a message from that user ends it.
+    if (!(await alicePage.locator('#typing').isHidden())) {
+      throw new TestFailure('alice still sees "is typing" after bob\'s reply arrived');
+    }
     const shown = await text.textContent();
     if (shown !== reply) {
       throw new TestFailure(`alice sees the reply as ${JSON.stringify(shown)}, expected ${JSON.stringify(reply)}`);
