@@ -614,7 +614,10 @@ TEST_CASE_TEMPLATE("store batch larger than one chunk", Backend, PARLEY_STORE_BA
     CHECK(results[i].message.content == batch[i].content);
     expected_contents[k].push_back(batch[i].content);
   }
-  for (const auto& [repeat, original] : repeats) {
+  for (const auto& pair : repeats) {
+    // Named copies: CAPTURE uses a lambda, and clang 14 cannot capture structured bindings.
+    const size_t repeat = pair.first;
+    const size_t original = pair.second;
     CAPTURE(repeat);
     CHECK(results[repeat].message.id == results[original].message.id);
     CHECK(results[repeat].message.seq == results[original].message.seq);
