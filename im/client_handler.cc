@@ -168,9 +168,11 @@ size_t ClientHandler::on_http_data(char* data, size_t len) {
     }
   }
   consumed += parse_requests(input.substr(consumed));
-  if (request_in_flight_ && !upload_ && !conn_.closing()) {
+  if ((request_in_flight_ && !upload_ && !conn_.closing()) ||
+      (waiting_for_drain_ && !conn_.closing())) {
     // One request at a time keeps responses in order; the next one waits in the buffer. An
     // upload pauses and resumes reading itself, because its body is read while it is in flight.
+    // A client that does not read its responses waits until they drain.
     conn_.pause_reading();
   }
   // Time only a head the client is still sending: a body may take as long as its size needs,
@@ -187,7 +189,9 @@ size_t ClientHandler::on_http_data(char* data, size_t len) {
 
 size_t ClientHandler::parse_requests(std::string_view input) {
   size_t consumed = 0;
-  while (!request_in_flight_ && !chat_ && !conn_.closing()) {
+  // A response answered at once (static files, errors, /metrics) ends its request inside
+  // dispatch(); waiting_for_drain_ then stops the loop, so unread responses stay bounded.
+  while (!request_in_flight_ && !waiting_for_drain_ && !chat_ && !conn_.closing()) {
     const std::string_view pending = input.substr(consumed);
     net::HttpRequest request;
     size_t body_length = 0;
@@ -276,10 +280,17 @@ void ClientHandler::finish_request(const net::HttpResponse& response, bool close
   if (close_connection) {
     keep_alive_ = false;
   }
-  if (head_request_) {
-    (void)conn_.send(response.serialize_head(keep_alive_, response.body.size()));
-  } else {
-    (void)conn_.send(response.serialize(keep_alive_));
+  const net::SendStatus status =
+      head_request_ ? conn_.send(response.serialize_head(keep_alive_, response.body.size()))
+                    : conn_.send(response.serialize(keep_alive_));
+  if (status == net::SendStatus::kOverHighWater) {
+    // Reading pauses long before this (kMaxQueuedResponseBytes), so only a client that stopped
+    // reading while a large response was queued gets here; a dropped response must not pass
+    // unnoticed, so the connection goes.
+    net::log(net::LogLevel::kWarn, "conn ", conn_.id(), " closed: ", conn_.queued_bytes(),
+             " bytes of responses unread");
+    conn_.close("output above high-water mark");
+    return;
   }
   end_request();
 }
