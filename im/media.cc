@@ -89,9 +89,11 @@ void serve_media(ClientHandler& handler, net::HttpRequest&& request) {
   // call. The body is read later, piece by piece, by the connection's MediaSender.
   server->store().read([server, loop, conn, name](store::Store&) {
     std::string path = (fs::path(server->config().media_dir) / name).string();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Uploads are stored under content-hash names, never as links, so a link placed in the
+    // media directory is not followed out of it (ELOOP is answered like a missing file).
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-      if (errno != ENOENT) {
+      if (errno != ENOENT && errno != ELOOP) {
         net::log(net::LogLevel::kError, "conn ", conn, ": opening ", path,
                  " failed: ", std::strerror(errno));
       }

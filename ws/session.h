@@ -48,8 +48,9 @@ class Session {
   // Feeds received bytes; returns how many were consumed (see ConnectionHandler::on_data).
   size_t on_data(char* data, size_t len);
 
-  // Sends one unfragmented message. Sending fails (and the connection is closed with 1008 when
-  // the reason is the high-water mark) if the peer does not read fast enough.
+  // Sends one unfragmented message. Sending fails if the peer does not read fast enough: above
+  // the high-water mark the connection is closed at once, without a Close frame, because the
+  // frame could not be queued either.
   net::SendStatus send_text(std::string_view text);
   net::SendStatus send_binary(std::string_view data);
   // Sends a frame encoded once for many sessions (see encode_frame()). It goes out as it is,

@@ -61,6 +61,15 @@ class SymlinkTests(ServerTestCase):
         status, _, _ = self.server.http("GET", "/")
         self.assertEqual(status, 200, "the copied web client is not served")
 
+    def test_symlinked_media_not_served(self):
+        name = "0123456789abcdef0123456789abcdef.bin"
+        os.makedirs(self.server.media_dir, exist_ok=True)
+        os.symlink(os.path.join(self.secret_dir, "secret.txt"),
+                   os.path.join(self.server.media_dir, name))
+        response = raw_request(self.server.port, f"GET /media/{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        self.assertNotIn(b"must not be served", response, "a link in the media folder was followed")
+        self.assertTrue(response.startswith(b"HTTP/1.1 404"), f"expected 404, got {response[:40]!r}")
+
 
 class PipelineTests(ServerTestCase):
     def test_unread_pipeline_bounded_and_complete(self):
