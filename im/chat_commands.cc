@@ -61,18 +61,70 @@ void ChatSession::on_sync_done() {
 }
 
 namespace {
-// Cuts a full page of a sync by time so that it ends on a whole millisecond: the client asks
-// for ts > the last ts it got, so messages sharing that ts beyond the page would be skipped.
-// NOTE: a page whose messages all share one ts is kept whole, so its tail can be skipped.
-void trim_to_whole_ts(std::vector<store::Message>& messages) {
-  int64_t last_ts = messages.back().ts;
-  size_t keep = messages.size();
-  while (keep > 0 && messages[keep - 1].ts == last_ts) {
-    --keep;
+// Frame bytes after which a sync page takes no further message. JSON escaping doubles content
+// of 16 KiB of '"' characters, so 1,000 such messages encode to about 32 MiB, twice the
+// session's output high-water mark. Pages are therefore cut by size as well as by count.
+constexpr size_t kSyncPageBudgetBytes = 1u << 20;
+// Frame bytes a page of the after_ts form may take to hold the whole first millisecond of it
+// when that millisecond alone passes kSyncPageBudgetBytes.
+constexpr size_t kSyncMillisecondCapBytes = 8u << 20;
+// WebSocket header bytes of one unmasked server frame, at most: 2, plus 8 of extended length.
+constexpr size_t kFrameHeaderBytes = 10;
+
+static_assert(kSyncMillisecondCapBytes <= ChatSession::kHighWaterBytes / 2,
+              "a sync page must leave room under the high-water mark for other output");
+
+// One sync page: the message frames to send, and whether stored messages remain after them.
+struct SyncPage {
+  std::vector<std::string> frames;
+  bool more = false;
+};
+
+// Builds a page from `rows`, the first kSyncLimit + 1 messages after the client's position. A
+// page contains at most kSyncLimit messages and stops before the message that would take its
+// frames past kSyncPageBudgetBytes, but always contains at least one message when one exists.
+//
+// The after_ts form continues from the last ts received, so a page of that form must not end
+// between two messages that share a ts. It ends before the messages that share its last ts
+// instead, and if they are the whole page, it takes the rest of that millisecond too.
+SyncPage build_sync_page(const std::vector<store::Message>& rows, bool by_ts, int64_t reader) {
+  SyncPage page;
+  size_t available = std::min(rows.size(), static_cast<size_t>(kSyncLimit));
+  size_t bytes = 0;
+  auto add = [&](size_t index, size_t limit) {
+    std::string frame = message_frame(rows[index], reader);
+    size_t size = frame.size() + kFrameHeaderBytes;
+    if (!page.frames.empty() && bytes + size > limit) {
+      return false;
+    }
+    bytes += size;
+    page.frames.push_back(std::move(frame));
+    return true;
+  };
+
+  size_t kept = 0;
+  while (kept < available && add(kept, kSyncPageBudgetBytes)) {
+    ++kept;
   }
-  if (keep > 0) {
-    messages.resize(keep);
+  if (by_ts && kept < rows.size() && rows[kept].ts == rows[kept - 1].ts) {
+    int64_t split_ts = rows[kept].ts;
+    size_t whole = kept;
+    while (whole > 0 && rows[whole - 1].ts == split_ts) {
+      --whole;
+    }
+    if (whole > 0) {
+      kept = whole;
+      page.frames.resize(kept);
+    } else {
+      // NOTE: a millisecond with more than kSyncLimit messages, or more than
+      // kSyncMillisecondCapBytes of frames, is still cut, and the client skips its tail.
+      while (kept < available && rows[kept].ts == split_ts && add(kept, kSyncMillisecondCapBytes)) {
+        ++kept;
+      }
+    }
   }
+  page.more = kept < rows.size();
+  return page;
 }
 }  // namespace
 
@@ -95,24 +147,16 @@ void ChatSession::run_sync(const SyncCommand& sync) {
       if (by_conv && !is_participant(store, conv, user)) {
         frames.push_back(error_frame({}, "forbidden", "you are not in this conversation"));
       } else {
-        std::vector<store::Message> messages =
+        std::vector<store::Message> rows =
             by_conv ? store.messages_after(conv, after, kSyncLimit + 1)
                     : store.messages_after_ts(user, after, kSyncLimit + 1);
-        bool more = messages.size() > static_cast<size_t>(kSyncLimit);
-        if (more) {
-          messages.resize(static_cast<size_t>(kSyncLimit));
-          if (!by_conv) {
-            trim_to_whole_ts(messages);
-          }
-        }
-        for (const store::Message& m : messages) {
-          frames.push_back(message_frame(m, user));
-        }
+        SyncPage page = build_sync_page(rows, !by_conv, user);
+        frames = std::move(page.frames);
         frames.push_back(json_object([&](JsonWriter& w) {
           w.Key("cmd");
           w.Int(31);
           w.Key("more");
-          w.Bool(more);
+          w.Bool(page.more);
         }));
       }
     } catch (const store::StoreError& e) {

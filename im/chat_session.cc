@@ -9,12 +9,6 @@
 
 namespace parley::im {
 
-namespace {
-// Output a chat session may queue before it counts as a reader that stopped reading. A full
-// sync page of maximum-size messages fits with room to spare.
-constexpr size_t kChatHighWaterBytes = 16u << 20;
-}  // namespace
-
 ChatSession::ChatSession(ClientHandler& owner, store::User user, std::string token_hash)
     : owner_(owner),
       ctx_(owner.context()),
@@ -25,7 +19,7 @@ ChatSession::ChatSession(ClientHandler& owner, store::User user, std::string tok
           ws::SessionOptions{
               .limits = {.max_message_bytes = owner.context().server.config().max_ws_message_bytes},
               .close_timeout_ms = 3000,
-              .high_water_mark = kChatHighWaterBytes}) {}
+              .high_water_mark = kHighWaterBytes}) {}
 
 ChatSession::~ChatSession() { unregister(); }
 

@@ -24,6 +24,10 @@ struct LoopContext;
 
 class ChatSession final : public ws::SessionHandler {
  public:
+  // Output a session may queue before it counts as a reader that stopped reading, and is
+  // dropped without a Close frame. Sync pages are cut by size to stay well under it.
+  static constexpr size_t kHighWaterBytes = 16u << 20;
+
   ChatSession(ClientHandler& owner, store::User user, std::string token_hash);
   ~ChatSession() override;
 

@@ -174,8 +174,9 @@ class SlowReaderTests(ServerTestCase):
         while more:
             after = synced[-1]["seq"] if synced else len(seen)
             page, more = await session.sync({"conv": conv_with(alice), "after": after}, timeout=30)
+            self.assertLessEqual(len(page), SYNC_PAGE, f"a sync page holds {len(page)} messages")
             if more:
-                self.assertEqual(len(page), SYNC_PAGE, "a sync answer with more: true is not a full page")
+                self.assertTrue(page, "a sync answer with more: true holds no message")
             synced.extend(page)
         self.assertEqual(seen + [frame["seq"] for frame in synced], list(range(1, len(acks) + 1)),
                          "the slow reader's frames and its sync do not hold every message exactly once")

@@ -4,7 +4,7 @@ import asyncio
 import json
 import os
 
-from harness import NOTICE_CMDS, ServerTestCase, conv_with
+from harness import NOTICE_CMDS, Server, ServerTestCase, conv_with
 
 
 class SyncMixin:
@@ -142,6 +142,82 @@ class SyncBurstTests(SyncMixin, ServerTestCase):
                 limited += 1
         self.assertGreaterEqual(done, 17, "fewer syncs than one running plus 16 queued were served")
         self.assertGreater(limited, 0, f"all {burst} syncs of a burst were served")
+
+
+class LargeSyncTests(ServerTestCase):
+    """Sync of more escaped bytes than the session may queue (16 MiB) comes in several pages."""
+
+    # Each message is 16,384 '"' characters, the maximum content, which JSON escaping doubles,
+    # so 600 of them encode to about 19 MiB of frames.
+    MESSAGE_COUNT = 600
+    CONTENT = '"' * 16384
+
+    @classmethod
+    def make_server(cls):
+        return Server(extra_args=["--message-rate", "0"])
+
+    async def send_escape_heavy(self, sender_token, recipient):
+        """Send MESSAGE_COUNT maximum-size messages to `recipient` and return their acks by id."""
+        session = await self.connect(sender_token)
+        cids = [f"large-{number}" for number in range(self.MESSAGE_COUNT)]
+        for cid in cids:
+            await session.send({"cmd": 10, "dstid": recipient["id"], "cid": cid, "content": self.CONTENT})
+        acks = {}
+        while len(acks) < self.MESSAGE_COUNT:
+            ack = await session.recv_until(lambda f: f.get("cmd") in (20, 21), timeout=30.0)
+            self.assertEqual(ack["cmd"], 20, f"setup message got {ack!r}")
+            acks[ack["cid"]] = ack
+        await session.close()
+        return [acks[cid] for cid in cids]
+
+    async def sync_all_pages(self, session, first_request, next_request):
+        """Sync until `more` is false and return the pages; `next_request` maps a page's last message to the next request."""
+        pages = []
+        request = first_request
+        while True:
+            messages, more = await session.sync(request, timeout=30.0)
+            self.assertTrue(messages or not more, f"page {len(pages) + 1} is empty but says more: {request!r}")
+            pages.append(messages)
+            if not more:
+                return pages
+            self.assertLess(len(pages), self.MESSAGE_COUNT, "sync pages do not end")
+            request = next_request(messages[-1])
+
+    def assert_every_message_once(self, pages, expected_ids, form):
+        ids = [m["id"] for page in pages for m in page]
+        self.assertGreater(len(pages), 1, f"{form} sync of about 19 MiB came in one page")
+        self.assertEqual(len(ids), len(set(ids)), f"{form} sync repeated messages")
+        self.assertEqual(ids, expected_ids, f"{form} sync did not return every message once, in order")
+        contents_intact = all(m["content"] == self.CONTENT for page in pages for m in page)
+        self.assertTrue(contents_intact, f"{form} sync altered message content")
+
+    async def test_conversation_pages_by_size(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        acks = await self.send_escape_heavy(alice_token, bob)
+        bob_session = await self.connect(bob_token)
+
+        pages = await self.sync_all_pages(
+            bob_session, {"conv": conv_with(alice), "after": 0},
+            lambda last: {"conv": conv_with(alice), "after": last["seq"]})
+
+        self.assert_every_message_once(pages, [a["id"] for a in acks], "conv")
+        reply = await bob_session.heartbeat()
+        self.assertEqual(reply["cmd"], 0, f"the connection did not stay usable after sync, got {reply!r}")
+
+    async def test_all_conversations_pages_by_size(self):
+        (alice, alice_token), (bob, bob_token) = self.friends_pair()
+        acks = await self.send_escape_heavy(alice_token, bob)
+        bob_session = await self.connect(bob_token)
+
+        first_ts = min(a["ts"] for a in acks)
+        pages = await self.sync_all_pages(
+            bob_session, {"after_ts": first_ts - 1}, lambda last: {"after_ts": last["ts"]})
+
+        # Sync by time orders by ts, then id.
+        expected_ids = [a["id"] for a in sorted(acks, key=lambda a: (a["ts"], a["id"]))]
+        self.assert_every_message_once(pages, expected_ids, "after_ts")
+        reply = await bob_session.heartbeat()
+        self.assertEqual(reply["cmd"], 0, f"the connection did not stay usable after sync, got {reply!r}")
 
 
 class RestartTests(SyncMixin, ServerTestCase):
