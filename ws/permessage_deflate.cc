@@ -169,7 +169,7 @@ InflateStatus Inflater::feed(std::string_view input, std::vector<char>& out, siz
     stream_ = std::move(stream);
   }
   // avail_in is 32 bits wide.
-  while (!input.empty()) {
+  while (!input.empty() && !final_block_seen_) {
     const size_t piece = std::min<size_t>(input.size(), UINT_MAX);
     const InflateStatus status = run(input.substr(0, piece), out, limit);
     if (status != InflateStatus::kOk) {
@@ -181,11 +181,39 @@ InflateStatus Inflater::feed(std::string_view input, std::vector<char>& out, siz
 }
 
 InflateStatus Inflater::finish(std::vector<char>& out, size_t limit) {
-  const InflateStatus status = feed(std::string_view(kFlushTail, sizeof kFlushTail), out, limit);
+  InflateStatus status = InflateStatus::kOk;
+  if (final_block_seen_) {
+    // The stream already ended, and a fresh one would read the tail as a stored block header
+    // that lacks its last byte, which breaks the next message.
+    final_block_seen_ = false;
+  } else {
+    status = feed(std::string_view(kFlushTail, sizeof kFlushTail), out, limit);
+  }
   if (status == InflateStatus::kOk && reset_after_message_) {
     inflateReset(stream_.get());
   }
   return status;
+}
+
+void Inflater::restart_after_final_block() {
+  z_stream_s& z = *stream_;
+  final_block_seen_ = true;
+  if (reset_after_message_) {
+    inflateReset(&z);
+    return;
+  }
+  // inflateReset() empties the window, but RFC 7692 §7.2.2 has the next message decompressed
+  // with the window of this one, so it is copied out and set back as a dictionary.
+  auto window = std::make_unique_for_overwrite<Bytef[]>(size_t{1} << window_bits_);
+  uInt length = 0;
+  inflateGetDictionary(&z, window.get(), &length);
+  inflateReset(&z);
+  // zlib 1.2.13 keeps its window buffer across inflateReset(), so on a raw stream this call
+  // allocates nothing and does not fail. Were it to fail, a fresh window is the fallback, and a
+  // next message that refers back is rejected as invalid data.
+  if (length > 0 && inflateSetDictionary(&z, window.get(), length) != Z_OK) {
+    inflateReset(&z);
+  }
 }
 
 InflateStatus Inflater::run(std::string_view input, std::vector<char>& out, size_t limit) {
@@ -204,7 +232,7 @@ InflateStatus Inflater::run(std::string_view input, std::vector<char>& out, size
         return InflateStatus::kTooBig;
       }
       if (rc == Z_STREAM_END) {
-        inflateReset(&z);
+        restart_after_final_block();
         return InflateStatus::kOk;
       }
       if (rc == Z_BUF_ERROR || (rc == Z_OK && z.avail_in == 0)) {
@@ -226,9 +254,7 @@ InflateStatus Inflater::run(std::string_view input, std::vector<char>& out, size
     reserve_within(out, out.size() + produced, limit);
     out.insert(out.end(), scratch, scratch + produced);
     if (rc == Z_STREAM_END) {
-      // The sender ended its stream with BFINAL: the next message starts a new one, and the
-      // rest of this input, such as the appended tail, is ignored.
-      inflateReset(&z);
+      restart_after_final_block();
       return InflateStatus::kOk;
     }
     if (rc == Z_BUF_ERROR) {

@@ -99,13 +99,22 @@ class Inflater {
   InflateStatus feed(std::string_view input, std::vector<char>& out, size_t limit);
   // Appends the 00 00 FF FF that the sender removed (RFC 7692 §7.2.2) and inflates it, which
   // ends the message. Resets the window when the client does not take over context.
+  //
+  // A sender may instead end a message with a final block, one with BFINAL set (RFC 7692
+  // §7.2.3.4). feed() then drops the rest of the message, such as the 0x00 octet that the RFC's
+  // example puts after that block, and finish() appends nothing. With context takeover the
+  // next message is still decompressed with this message's window.
   InflateStatus finish(std::vector<char>& out, size_t limit);
 
  private:
   InflateStatus run(std::string_view input, std::vector<char>& out, size_t limit);
+  // Starts a new deflate stream after a final block, keeping the window unless the client
+  // does not take over context. Copying the window allocates up to 32 KiB for the call.
+  void restart_after_final_block();
 
   int window_bits_;
   bool reset_after_message_;
+  bool final_block_seen_ = false;       // the current message's deflate stream has ended
   std::unique_ptr<z_stream_s> stream_;  // null until the first compressed message
 };
 

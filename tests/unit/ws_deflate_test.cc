@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <optional>
@@ -87,12 +88,76 @@ std::string sample_text(size_t size) {
   return text;
 }
 
+// A client compressor driven through zlib directly, which can end a message with a final
+// block (BFINAL set, as zlib's Z_FINISH does) instead of the empty stored block of a sync flush.
+class ZlibSender {
+ public:
+  // With `keep_window` a message after a final block starts with the earlier messages as its
+  // dictionary, so it refers back to them as context takeover allows.
+  explicit ZlibSender(bool keep_window) : keep_window_(keep_window) {
+    REQUIRE(deflateInit2(&stream_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) ==
+            Z_OK);
+  }
+  ~ZlibSender() { deflateEnd(&stream_); }
+  ZlibSender(const ZlibSender&) = delete;
+  ZlibSender& operator=(const ZlibSender&) = delete;
+
+  // Returns the payload of one message flushed with `flush`: Z_FINISH or Z_SYNC_FLUSH. The
+  // tail 00 00 FF FF of a sync flush is removed (RFC 7692 §7.2.1).
+  std::string compress(std::string_view payload, int flush) {
+    std::string out(deflateBound(&stream_, payload.size()) + 16, '\0');
+    stream_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(payload.data()));
+    stream_.avail_in = static_cast<uInt>(payload.size());
+    stream_.next_out = reinterpret_cast<Bytef*>(out.data());
+    stream_.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&stream_, flush);
+    REQUIRE(rc == (flush == Z_FINISH ? Z_STREAM_END : Z_OK));
+    REQUIRE(stream_.avail_in == 0);
+    out.resize(out.size() - stream_.avail_out);
+
+    history_.append(payload);
+    if (history_.size() > 32768) {
+      history_.erase(0, history_.size() - 32768);
+    }
+    if (flush == Z_FINISH) {
+      REQUIRE(deflateReset(&stream_) == Z_OK);
+      if (keep_window_ && !history_.empty()) {
+        REQUIRE(deflateSetDictionary(&stream_, reinterpret_cast<const Bytef*>(history_.data()),
+                                     static_cast<uInt>(history_.size())) == Z_OK);
+      }
+    } else {
+      REQUIRE(out.size() >= 4);
+      REQUIRE(out.substr(out.size() - 4) == std::string("\x00\x00\xff\xff", 4));
+      out.resize(out.size() - 4);
+    }
+    return out;
+  }
+
+ private:
+  z_stream stream_{};
+  bool keep_window_;
+  std::string history_;  // the last 32 KiB of payload, the window of a 15-bit compressor
+};
+
+// Inflates one whole message, or returns the failure as text.
+std::string inflate_message(Inflater& inflater, std::string_view compressed,
+                            size_t limit = 1 << 20) {
+  std::vector<char> out;
+  if (inflater.feed(compressed, out, limit) != InflateStatus::kOk) {
+    return "feed failed";
+  }
+  if (inflater.finish(out, limit) != InflateStatus::kOk) {
+    return "finish failed";
+  }
+  return std::string(out.begin(), out.end());
+}
+
 }  // namespace
 
 TEST_CASE("extension offers parse names and parameters") {
   std::vector<ExtensionOffer> offers;
-  parse_extension_list(
-      "permessage-deflate; client_max_window_bits, Foo ; A=\"b\\c\" ;d=1,, x; =2", offers);
+  parse_extension_list("permessage-deflate; client_max_window_bits, Foo ; A=\"b\\c\" ;d=1,, x; =2",
+                       offers);
   REQUIRE(offers.size() == 3);
   CHECK(offers[0].name == "permessage-deflate");
   REQUIRE(offers[0].params.size() == 1);
@@ -215,6 +280,126 @@ TEST_CASE("deflate round trip without context takeover") {
   }
 }
 
+TEST_CASE("inflater reads final-block messages with context takeover") {
+  const DeflateParams params;
+  const std::string message = sample_text(2000);
+  // A sender that keeps its window refers back to the earlier messages, and one that resets
+  // its compressor after each final block does not.
+  for (const bool keep_window : {true, false}) {
+    CAPTURE(keep_window);
+    ZlibSender sender(keep_window);
+    Inflater inflater(params);
+    std::vector<size_t> sizes;
+    for (int i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      const std::string compressed = sender.compress(message, Z_FINISH);
+      sizes.push_back(compressed.size());
+      CHECK(inflate_message(inflater, compressed) == message);
+    }
+    if (keep_window) {
+      CHECK(sizes[1] < sizes[0] / 4);
+      CHECK(sizes[2] < sizes[0] / 4);
+    } else {
+      CHECK(sizes[1] == sizes[0]);
+    }
+  }
+}
+
+TEST_CASE("inflater reads final-block messages without context takeover") {
+  const DeflateParams params{.client_no_context_takeover = true};
+  ZlibSender sender(false);
+  Inflater inflater(params);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    const std::string message = sample_text(1000 + 700 * i);
+    CHECK(inflate_message(inflater, sender.compress(message, Z_FINISH)) == message);
+  }
+}
+
+TEST_CASE("inflater reads final-block example of RFC 7692") {
+  // "Hello" in a fixed-Huffman block with BFINAL set, then the octet 0x00 that the RFC's
+  // example puts after it.
+  const std::string hello("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8);
+  const std::string without_octet = hello.substr(0, 7);
+  for (const bool no_takeover : {false, true}) {
+    CAPTURE(no_takeover);
+    Inflater inflater(DeflateParams{.client_no_context_takeover = no_takeover});
+    CHECK(inflate_message(inflater, hello) == "Hello");
+    CHECK(inflate_message(inflater, hello) == "Hello");
+    CHECK(inflate_message(inflater, without_octet) == "Hello");
+    CHECK(inflate_message(inflater, without_octet) == "Hello");
+  }
+}
+
+TEST_CASE("inflater mixes final-block and sync-flush messages") {
+  const DeflateParams params;
+  ZlibSender sender(true);
+  Inflater inflater(params);
+  const std::string message = sample_text(3000);
+  const std::string first = sender.compress(message, Z_FINISH);
+  const std::string second = sender.compress(message, Z_SYNC_FLUSH);
+  const std::string third = sender.compress(message, Z_FINISH);
+  const std::string fourth = sender.compress(message, Z_SYNC_FLUSH);
+  CHECK(inflate_message(inflater, first) == message);
+  CHECK(inflate_message(inflater, second) == message);
+  CHECK(inflate_message(inflater, third) == message);
+  CHECK(inflate_message(inflater, fourth) == message);
+  // The later messages refer back through the window that the final blocks did not clear.
+  CHECK(second.size() < first.size() / 4);
+  CHECK(fourth.size() < first.size() / 4);
+}
+
+TEST_CASE("reader accepts consecutive final-block messages") {
+  const std::string message = sample_text(5000);
+  for (const bool no_takeover : {false, true}) {
+    CAPTURE(no_takeover);
+    const DeflateParams params{.client_no_context_takeover = no_takeover};
+    ZlibSender sender(!no_takeover);
+    std::string wire = encode_masked_frame(Opcode::kText, sender.compress(message, Z_FINISH),
+                                           kMaskKey, true, kRsv1Bit);
+    // The second message arrives in two fragments, the final block split between them.
+    const std::string second = sender.compress(message, Z_FINISH);
+    const size_t half = second.size() / 2;
+    wire += encode_masked_frame(Opcode::kBinary, second.substr(0, half), kMaskKey, false, kRsv1Bit);
+    wire += encode_masked_frame(Opcode::kContinuation, second.substr(half), kMaskKey);
+    wire += encode_masked_frame(Opcode::kText, sender.compress(message, Z_FINISH), kMaskKey, true,
+                                kRsv1Bit);
+
+    for (size_t piece : {SIZE_MAX, size_t{1000}, size_t{7}}) {
+      CAPTURE(piece);
+      const Reading reading = read_frames(wire, params, 1 << 20, piece);
+      CHECK(reading.error == 0);
+      REQUIRE(reading.messages.size() == 3);
+      CHECK(reading.messages[0] == message);
+      CHECK(reading.messages[1] == message);
+      CHECK(reading.messages[2] == message);
+    }
+  }
+}
+
+TEST_CASE("inflater limit holds for final-block messages") {
+  // 40,000 bytes take three inflate() calls of at most 16 KiB each.
+  const std::string message = sample_text(40000);
+  for (const bool no_takeover : {false, true}) {
+    CAPTURE(no_takeover);
+    const DeflateParams params{.client_no_context_takeover = no_takeover};
+    ZlibSender sender(false);
+    const std::string compressed = sender.compress(message, Z_FINISH);
+
+    // Output of exactly the limit ends the stream on the one-byte probe past the limit, and
+    // the next message still starts clean.
+    Inflater exact(params);
+    CHECK(inflate_message(exact, compressed, message.size()) == message);
+    CHECK(inflate_message(exact, compressed, message.size()) == message);
+
+    Inflater one_short(params);
+    std::vector<char> cut;
+    CHECK(one_short.feed(compressed, cut, message.size() - 1) == InflateStatus::kTooBig);
+    CHECK(cut.size() == message.size() - 1);
+    CHECK(cut.capacity() <= message.size() - 1);
+  }
+}
+
 TEST_CASE("deflate output drops the flush tail") {
   Deflater deflater(DeflateParams{});
   const std::string compressed = deflater.compress(sample_text(500));
@@ -231,8 +416,8 @@ TEST_CASE("reader inflates fragmented compressed messages") {
   std::string wire =
       encode_masked_frame(Opcode::kText, compressed.substr(0, third), kMaskKey, false, kRsv1Bit);
   wire += encode_masked_frame(Opcode::kPing, "between", kMaskKey);
-  wire += encode_masked_frame(Opcode::kContinuation, compressed.substr(third, third), kMaskKey,
-                              false);
+  wire +=
+      encode_masked_frame(Opcode::kContinuation, compressed.substr(third, third), kMaskKey, false);
   wire += encode_masked_frame(Opcode::kContinuation, compressed.substr(2 * third), kMaskKey);
   // The next message refers back to the first one through the shared window.
   wire += compressed_frame(client, Opcode::kText, message);
@@ -277,8 +462,8 @@ TEST_CASE("reader rejects misplaced RSV1") {
   const std::string rsv2 = encode_masked_frame(Opcode::kText, "x", kMaskKey, true, kRsv2Bit);
   CHECK(read_frames(rsv2, params, 1 << 20).error == 1002);
 
-  const std::string unnegotiated = encode_masked_frame(Opcode::kText, compressed, kMaskKey, true,
-                                                       kRsv1Bit);
+  const std::string unnegotiated =
+      encode_masked_frame(Opcode::kText, compressed, kMaskKey, true, kRsv1Bit);
   CHECK(read_frames(unnegotiated, params, 1 << 20, SIZE_MAX, false).error == 1002);
 }
 
@@ -311,8 +496,7 @@ TEST_CASE("reader accepts message of exactly the limit") {
   CHECK(exact.messages[0] == message);
 
   Deflater other(params);
-  CHECK(read_frames(compressed_frame(other, Opcode::kBinary, message), params, 4095).error ==
-        1009);
+  CHECK(read_frames(compressed_frame(other, Opcode::kBinary, message), params, 4095).error == 1009);
 }
 
 TEST_CASE("inflater limit is exact past one chunk") {
