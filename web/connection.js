@@ -86,10 +86,24 @@ function showConnState(connState, retryInMs) {
   } else setConnState(connState);
 }
 
+// The ts of the newest message frame received. A sync page is sent as one block of message
+// frames followed by cmd 31, so when cmd 31 arrives this is the ts of the page's last message.
+let lastMessageFrameTs = null;
+
 function handleFrame(frame) {
+  if ((frame.cmd === CMD.DIRECT_MESSAGE || frame.cmd === CMD.GROUP_MESSAGE) &&
+      typeof frame.ts === 'number') {
+    lastMessageFrameTs = frame.ts;
+  }
   switch (frame.cmd) {
-    case CMD.HEARTBEAT:
     case CMD.SYNC_DONE:
+      // A page cut short ends before the messages sharing its last ts, so asking from that ts
+      // skips nothing; repeats are dropped by seq.
+      if (frame.more && lastMessageFrameTs !== null) {
+        sendFrame({ cmd: CMD.SYNC, after_ts: lastMessageFrameTs });
+      }
+      return;
+    case CMD.HEARTBEAT:
     case CMD.READ: // read receipts from others are not shown
       return;
     case CMD.WELCOME:
