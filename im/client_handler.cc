@@ -189,8 +189,8 @@ size_t ClientHandler::on_http_data(char* data, size_t len) {
 
 size_t ClientHandler::parse_requests(std::string_view input) {
   size_t consumed = 0;
-  // A response answered at once (static files, errors, /metrics) ends its request inside
-  // dispatch(); waiting_for_drain_ then stops the loop, so unread responses stay bounded.
+  // A request served at once (static files, errors, /metrics) ends inside dispatch(). Then
+  // waiting_for_drain_ stops the loop, so unread responses stay bounded.
   while (!request_in_flight_ && !waiting_for_drain_ && !chat_ && !conn_.closing()) {
     const std::string_view pending = input.substr(consumed);
     net::HttpRequest request;
@@ -285,8 +285,8 @@ void ClientHandler::finish_request(const net::HttpResponse& response, bool close
                     : conn_.send(response.serialize(keep_alive_));
   if (status == net::SendStatus::kOverHighWater) {
     // Reading pauses long before this (kMaxQueuedResponseBytes), so only a client that stopped
-    // reading while a large response was queued gets here; a dropped response must not pass
-    // unnoticed, so the connection goes.
+    // reading while a large response was queued gets here. A dropped response must not go
+    // unnoticed, so the connection is closed.
     net::log(net::LogLevel::kWarn, "conn ", conn_.id(), " closed: ", conn_.queued_bytes(),
              " bytes of responses unread");
     conn_.close("output above high-water mark");

@@ -90,7 +90,7 @@ void serve_media(ClientHandler& handler, net::HttpRequest&& request) {
   server->store().read([server, loop, conn, name](store::Store&) {
     std::string path = (fs::path(server->config().media_dir) / name).string();
     // Uploads are stored under content-hash names, never as links, so a link placed in the
-    // media directory is not followed out of it (ELOOP is answered like a missing file).
+    // media directory is not followed out of it. ELOOP gets the same 404 as a missing file.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
       if (errno != ENOENT && errno != ELOOP) {

@@ -100,10 +100,10 @@ TcpServer::RejectResult TcpServer::reject_one_over_capacity() {
   return error == EMFILE ? RejectResult::kRaced : RejectResult::kNothingPending;
 }
 
-void TcpServer::log_rejection(const char* why) {
-  if (loop_.now_ms() - last_emfile_log_ms_ > 10000) {
-    last_emfile_log_ms_ = loop_.now_ms();
-    log(LogLevel::kWarn, "loop ", loop_.index(), ": ", why, " with ", open_count_,
+void TcpServer::log_rejection(const char* reason) {
+  if (loop_.now_ms() - last_rejection_log_ms_ > 10000) {
+    last_rejection_log_ms_ = loop_.now_ms();
+    log(LogLevel::kWarn, "loop ", loop_.index(), ": ", reason, " with ", open_count_,
         " connections on this loop; closing new connections at once (", rejected_,
         " rejected so far)");
   }
@@ -166,7 +166,7 @@ Connection* TcpServer::find(uint64_t id) const {
     return nullptr;
   }
   Connection* conn = slots_[slot].get();
-  // A reused slot holds a newer connection with another serial, hence another id.
+  // A reused slot contains a newer connection with another serial, so its id differs.
   if (conn == nullptr || conn->id() != id || conn->closed()) {
     return nullptr;
   }
@@ -194,7 +194,7 @@ void TcpServer::on_io(uint32_t) {
 
 void TcpServer::accept_ready() {
   for (int i = 0; i < kAcceptsPerEvent && listen_fd_ >= 0; ++i) {
-    // The peer address is not kept: Connection::peer_address() asks the socket when needed.
+    // The peer address is not stored: Connection::peer_address() reads it from the socket.
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {

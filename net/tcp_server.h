@@ -72,7 +72,7 @@ class TcpServer final : public IoHandler {
   // spare's slot and closes it. kRaced: another thread took the freed descriptor first.
   RejectResult reject_one_over_capacity();
   // Logs why new connections are being closed at once, at most once per 10 s.
-  void log_rejection(const char* why);
+  void log_rejection(const char* reason);
 
   EventLoop& loop_;
   AcceptCallback on_accept_;
@@ -98,7 +98,7 @@ class TcpServer final : public IoHandler {
   std::vector<uint32_t> free_slots_;
   size_t open_count_ = 0;
   std::vector<std::unique_ptr<Connection>> retired_;
-  int64_t last_emfile_log_ms_ = -1000000;
+  int64_t last_rejection_log_ms_ = -1000000;
 };
 
 }  // namespace parley::net

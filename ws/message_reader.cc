@@ -219,13 +219,18 @@ size_t MessageReader::read_fragment_payload(char* payload, size_t len, Event& ev
   }
   // §5.4: the fragment with FIN set completes the message.
   in_message_ = false;
+  return complete_message(take, event);
+}
+
+size_t MessageReader::complete_message(size_t consumed, Event& event) {
+  // §8.1: the text must not end inside a multi-byte sequence.
   if (message_opcode_ == Opcode::kText && !utf8_.at_boundary()) {
     return fail(CloseCode::kInvalidPayload, "text message is not valid UTF-8", event);
   }
   event.type = message_opcode_ == Opcode::kText ? Event::Type::kText : Event::Type::kBinary;
   event.payload = std::string_view(message_.data(), message_.size());
   release_message_ = true;
-  return take;
+  return consumed;
 }
 
 void MessageReader::enable_permessage_deflate(const DeflateParams& params) {
@@ -259,14 +264,7 @@ size_t MessageReader::read_compressed_payload(char* payload, size_t len, Event& 
   if (!check_inflated(status, checked, event)) {
     return 0;
   }
-  if (message_opcode_ == Opcode::kText && !utf8_.at_boundary()) {
-    fail(CloseCode::kInvalidPayload, "text message is not valid UTF-8", event);
-    return 0;
-  }
-  event.type = message_opcode_ == Opcode::kText ? Event::Type::kText : Event::Type::kBinary;
-  event.payload = std::string_view(message_.data(), message_.size());
-  release_message_ = true;
-  return take;
+  return complete_message(take, event);
 }
 
 bool MessageReader::check_inflated(InflateStatus status, size_t from, Event& event) {

@@ -100,12 +100,15 @@ class MessageReader {
   // Checks inflated_ from `from` on as UTF-8 text, and turns an inflate failure into kError.
   // Returns false after failing the connection.
   bool check_inflated(InflateStatus status, size_t from, Event& event);
+  // Checks that a completed text message ends on a character boundary, then fills `event`
+  // with message_ and returns `consumed`; returns 0 after failing the connection.
+  size_t complete_message(size_t consumed, Event& event);
   void read_control_frame(std::string_view payload, Event& event);
   void release_message();
   // Switches to kFailed with the code and reason, fills `event` and returns 0.
   size_t fail(CloseCode code, std::string_view reason, Event& event);
 
-  // Ordered by size so the reader packs without padding: every idle session holds one.
+  // Ordered by size so the reader packs without padding, because every idle session has one.
   ReaderLimits limits_;
   FrameHeader frame_;
   uint64_t payload_done_ = 0;      // payload bytes of the current frame unmasked so far

@@ -73,7 +73,8 @@ class Session {
 
  private:
   net::SendStatus send_encoded(net::SharedBytes frame);
-  // Closes the connection when `status` says the peer stopped reading; returns `status`.
+  // Closes the connection when `status` is kOverHighWater (the peer stopped reading) and
+  // returns `status`.
   net::SendStatus check_sent(net::SendStatus status);
   net::SendStatus send_message(Opcode opcode, std::string_view payload);
   void fail(uint16_t code, std::string_view reason);

@@ -1,4 +1,4 @@
-"""Command line: parleyd rejects an unknown option by name wherever it stands."""
+"""Command line: parleyd rejects an unknown option by name in any position."""
 
 import subprocess
 import unittest

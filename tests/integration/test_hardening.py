@@ -75,7 +75,7 @@ class PipelineTests(ServerTestCase):
     def test_unread_pipeline_bounded_and_complete(self):
         """A client that pipelines requests without reading gets every response, later."""
         # 10,000 responses of style.css are about 86 MB, more than the connection's 64 MiB
-        # high-water mark: a server that kept answering without pausing would drop some.
+        # high-water mark: a server that kept responding without pausing would drop some.
         count = 10000
         size = os.path.getsize(os.path.join(WEB_DIR, "style.css"))
         before = resident_kib(self.server.proc.pid)
