@@ -111,30 +111,39 @@ void ChatSession::on_message_answered(std::string_view json) {
 }
 
 void ChatSession::on_idle_check(int64_t silent_ms, int64_t idle_ms) {
-  if (silent_ms > idle_ms) {
-    if (!ws_.closing()) {
-      net::log(net::LogLevel::kInfo, "conn ", conn_id_, " user ", user_.id,
-               " closing: no traffic for ", silent_ms, " ms");
-      // The closing handshake drops TCP itself if the client does not answer in time.
-      ws_.close(1001, "idle timeout");
-    }
+  if (silent_ms <= idle_ms / 2) {
+    pinged_ = false;
     return;
   }
-  if (silent_ms > idle_ms / 2) {
-    if (!pinged_) {
-      pinged_ = true;
-      ws_.ping();
-    }
-  } else {
-    pinged_ = false;
+  if (!pinged_) {
+    // Also when the sweep first sees this silence past the whole timeout (a stalled loop):
+    // every client gets a ping and time to answer it before it is closed.
+    pinged_ = true;
+    silent_ms_at_ping_ = silent_ms;
+    ws_.ping();
+    return;
+  }
+  // Closed once silent for the whole timeout and half a timeout after the ping, so a pong
+  // has at least that long to arrive whatever the sweep's phase.
+  if (silent_ms > idle_ms && silent_ms - silent_ms_at_ping_ >= idle_ms / 2 && !ws_.closing()) {
+    net::log(net::LogLevel::kInfo, "conn ", conn_id_, " user ", user_.id,
+             " closing: no traffic for ", silent_ms, " ms");
+    // The closing handshake drops TCP itself if the client does not answer in time.
+    ws_.close(1001, "idle timeout");
   }
 }
 
-void ChatSession::send_text(std::string_view json) { (void)ws_.send_text(json); }
+void ChatSession::send_text(std::string_view json) {
+  (void)ws_.send_text(json);
+}
 
-void ChatSession::send_frame(const net::SharedBytes& frame) { (void)ws_.send_frame(frame); }
+void ChatSession::send_frame(const net::SharedBytes& frame) {
+  (void)ws_.send_frame(frame);
+}
 
-void ChatSession::close(uint16_t code, std::string_view reason) { ws_.close(code, reason); }
+void ChatSession::close(uint16_t code, std::string_view reason) {
+  ws_.close(code, reason);
+}
 
 void ChatSession::send_error(std::string_view cid, std::string_view code,
                              std::string_view message) {

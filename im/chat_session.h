@@ -79,6 +79,7 @@ class ChatSession final : public ws::SessionHandler {
   ws::Session ws_;
   bool registered_ = false;
   bool pinged_ = false;
+  int64_t silent_ms_at_ping_ = 0;  // the silence when the idle ping was sent
 
   // Back-pressure towards the store: a client may have this many messages waiting for their
   // ack before the session stops reading its socket, and reading resumes at half of it. The
